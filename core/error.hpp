@@ -1,0 +1,38 @@
+// The two kinds of error a user can meet (STYLE.md rule 5). Misuse throws one of these with a
+// message that names the op, what it expected and what it got; broken internal invariants
+// assert instead.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace mg {
+
+// A tensor of the wrong shape or rank: "matmul: expected (N, K) x (K, M), got (2, 3) x (4, 5)".
+class ShapeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Misuse of the autograd graph: backward through a freed graph, backward on a non-scalar
+// without a gradient, a gradient of the wrong shape.
+class GraphError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// Anomaly mode found a NaN or Inf; the message names the first op that produced it.
+class AnomalyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws E with a fmt-formatted message. `fail<ShapeError>("relu: ...")`.
+template <typename E, typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  throw E(fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace mg

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages minigrad builds, tests and fuzzes with, when they are missing.
+# Silent and fast when everything is present. Nothing else is downloaded at build time.
+#   scripts/install-deps.sh            build + test packages
+#   scripts/install-deps.sh --torch    also python3-torch (fixtures, benchmarks; never needed to build)
+set -euo pipefail
+
+packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev)
+# clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders graph.dot pictures.
+packages+=(clang-14 libclang-rt-14-dev graphviz)
+if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
