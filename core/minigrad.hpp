@@ -7,3 +7,8 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
+#include "core/autograd.hpp"
+#include "core/gradcheck.hpp"
+#include "core/loss.hpp"
+#include "core/ops.hpp"
+#include "core/tensor.hpp"

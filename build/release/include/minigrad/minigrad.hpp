@@ -1,0 +1,14 @@
+// The whole public API of minigrad. An installed consumer writes
+//   find_package(minigrad)  +  target_link_libraries(app PRIVATE minigrad::minigrad)
+// and then `#include <minigrad/minigrad.hpp>`.
+#pragma once
+
+#include "core/allocator.hpp"
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "core/shape.hpp"
+#include "core/autograd.hpp"
+#include "core/gradcheck.hpp"
+#include "core/loss.hpp"
+#include "core/ops.hpp"
+#include "core/tensor.hpp"

@@ -1,0 +1,1 @@
+set( minigrad_tests_TESTS)

@@ -1,0 +1,278 @@
+// Reading safetensors: parse() trusts nothing in the bytes. Every length and offset is checked
+// against the bytes actually present before it is used, so the largest allocation is bounded
+// by the input's own size (the header is capped at 100 MB, the data is copied out of the input).
+// The format is described in core/safetensors.hpp.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/safetensors.hpp"
+
+namespace mg::safetensors {
+namespace {
+
+// ordered_json keeps the header's key order, so tensors come back in the order they were written.
+using Json = nlohmann::ordered_json;
+
+// The reference implementation refuses headers above 100 MB; a real header is a few hundred
+// bytes per tensor, so a bigger length field is corruption, refused before anything is allocated.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+// A checkpoint header nests three levels (header -> entry -> shape); anything much deeper is
+// not a checkpoint, and refusing it early keeps a hostile header from building a deep tree.
+constexpr int kMaxDepth = 8;
+
+template <typename... Args>
+[[noreturn]] void bad(fmt::format_string<Args...> format, Args&&... args) {
+  fail<CheckpointError>("safetensors: {}", fmt::format(format, std::forward<Args>(args)...));
+}
+
+// At most `limit` bytes of `text`, cut on a UTF-8 character boundary, with "..." if cut:
+// error messages quote parts of the file, which may be megabytes long.
+std::string clip(std::string text, std::size_t limit = 60) {
+  if (text.size() <= limit) return text;
+  while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
+  text.resize(limit);
+  return text + "...";
+}
+
+// A JSON value (or a name, as a JSON string) the way it appears in the file, for messages.
+std::string show(const Json& value) {
+  return clip(value.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+uint64_t read_u64_le(std::span<const std::byte, 8> bytes) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | std::to_integer<uint64_t>(bytes[i]);
+  return value;
+}
+
+// Parses the header text, refusing duplicate keys (a JSON parser would silently keep one of
+// them, so two readers could disagree on what the file holds) and deep nesting.
+Json parse_header(std::span<const std::byte> header) {
+  if (header.empty() || header[0] != std::byte{'{'}) {
+    bad("expected the header to be a JSON object starting with '{{', got {}",
+        header.empty() ? std::string("an empty header")
+                       : show(std::string(1, static_cast<char>(header[0]))));
+  }
+  std::vector<std::set<std::string>> keys_seen;  // one set per open object, innermost last
+  auto check = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    using Event = Json::parse_event_t;
+    if ((event == Event::object_start || event == Event::array_start) && depth >= kMaxDepth) {
+      bad("expected a header nested at most {} levels deep, got deeper", kMaxDepth);
+    }
+    if (event == Event::object_start) keys_seen.emplace_back();
+    if (event == Event::object_end) keys_seen.pop_back();
+    if (event == Event::key && !keys_seen.back().insert(parsed.get<std::string>()).second) {
+      if (depth == 1 && parsed != "__metadata__") bad("duplicate tensor name {}", show(parsed));
+      bad("duplicate key {} in the header", show(parsed));
+    }
+    return true;
+  };
+  const char* text = reinterpret_cast<const char*>(header.data());
+  try {
+    return Json::parse(text, text + header.size(), check);
+  } catch (const Json::exception& e) {  // syntax errors, bad UTF-8, number overflow
+    bad("header is not valid JSON: {}", clip(e.what(), 200));
+  }
+}
+
+std::map<std::string, std::string> parse_metadata(const Json& value) {
+  if (!value.is_object()) bad("expected __metadata__ to be an object of strings, got {}", show(value));
+  std::map<std::string, std::string> metadata;
+  for (const auto& [key, item] : value.items()) {
+    if (!item.is_string()) {
+      bad("expected __metadata__ value {} to be a string, got {}", show(key), show(item));
+    }
+    metadata.emplace(key, item.get<std::string>());
+  }
+  return metadata;
+}
+
+Dtype parse_dtype(const std::string& name, const Json& value) {
+  for (Dtype dtype : {Dtype::F32, Dtype::F64, Dtype::I64}) {
+    if (value.is_string() && value.get<std::string>() == dtype_name(dtype)) return dtype;
+  }
+  bad("tensor {}: unknown dtype {} (expected \"F32\", \"F64\" or \"I64\")", show(name),
+      show(value));
+}
+
+std::vector<int64_t> parse_shape(const std::string& name, const Json& value) {
+  // Each dim must fit Entry's int64_t; nlohmann stores every non-negative integer as unsigned.
+  auto is_dim = [](const Json& dim) {
+    return dim.is_number_unsigned() &&
+           dim.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max());
+  };
+  if (!value.is_array() || !std::all_of(value.begin(), value.end(), is_dim)) {
+    bad("tensor {}: expected shape to be a list of non-negative integers, got {}", show(name),
+        show(value));
+  }
+  return value.get<std::vector<int64_t>>();
+}
+
+// A tensor's place in the data section: [begin, end) relative to its first byte.
+struct Range {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
+Range parse_offsets(const std::string& name, const Json& value, uint64_t data_size) {
+  if (!value.is_array() || value.size() != 2 || !value[0].is_number_unsigned() ||
+      !value[1].is_number_unsigned() || value[0].get<uint64_t>() > value[1].get<uint64_t>()) {
+    bad("tensor {}: expected data_offsets [begin, end] with 0 <= begin <= end, got {}",
+        show(name), show(value));
+  }
+  Range range{value[0].get<uint64_t>(), value[1].get<uint64_t>()};
+  if (range.end > data_size) {
+    bad("tensor {}: data_offsets [{}, {}] run past the end of the data section ({} bytes)",
+        show(name), range.begin, range.end, data_size);
+  }
+  return range;
+}
+
+// Checks one header entry; `entry.data` is filled later, once all ranges are known to tile.
+Entry parse_entry(const std::string& name, const Json& value, uint64_t data_size, Range& range) {
+  if (!value.is_object()) {
+    bad("tensor {}: expected an object with dtype, shape and data_offsets, got {}", show(name),
+        show(value));
+  }
+  for (const auto& [key, item] : value.items()) {
+    if (key != "dtype" && key != "shape" && key != "data_offsets") {
+      bad("tensor {}: unexpected key {} (expected dtype, shape and data_offsets)", show(name),
+          show(key));
+    }
+  }
+  for (const char* key : {"dtype", "shape", "data_offsets"}) {
+    if (!value.contains(key)) bad("tensor {}: missing \"{}\"", show(name), key);
+  }
+  Entry entry{name, parse_dtype(name, value.at("dtype")), parse_shape(name, value.at("shape")), {}};
+  range = parse_offsets(name, value.at("data_offsets"), data_size);
+  std::optional<uint64_t> needed = byte_size(entry.dtype, entry.shape);
+  if (!needed) {
+    bad("tensor {}: shape {} holds more than 2^64 bytes", show(name), show(value.at("shape")));
+  }
+  if (*needed != range.end - range.begin) {
+    bad("tensor {}: {} of shape {} needs {} bytes, but data_offsets [{}, {}] hold {}", show(name),
+        dtype_name(entry.dtype), show(value.at("shape")), *needed, range.begin, range.end,
+        range.end - range.begin);
+  }
+  return entry;
+}
+
+// The ranges must tile [0, data_size) exactly. Sorted by (begin, end), each must start where
+// the previous one ended: earlier is an overlap, later a gap. The spec forbids gaps so that no
+// bytes can hide in a checkpoint unseen by every reader. Returns the tensors in file order.
+std::vector<std::size_t> check_tiling(const std::vector<Entry>& entries,
+                                      const std::vector<Range>& ranges, uint64_t data_size) {
+  std::vector<std::size_t> order(entries.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::pair(ranges[a].begin, ranges[a].end) < std::pair(ranges[b].begin, ranges[b].end);
+  });
+  uint64_t covered = 0;  // the data section is tiled up to here
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const Range& range = ranges[order[k]];
+    if (range.begin < covered) {
+      const Range& prev = ranges[order[k - 1]];
+      bad("tensors {} [{}, {}] and {} [{}, {}] overlap", show(entries[order[k - 1]].name),
+          prev.begin, prev.end, show(entries[order[k]].name), range.begin, range.end);
+    }
+    if (range.begin > covered) break;
+    covered = range.end;
+  }
+  if (covered != data_size) {
+    auto next = std::find_if(order.begin(), order.end(),
+                             [&](std::size_t i) { return ranges[i].begin > covered; });
+    uint64_t gap_end = next == order.end() ? data_size : ranges[*next].begin;
+    bad("data section bytes [{}, {}) belong to no tensor (expected the tensors to cover all {} "
+        "bytes, with no gaps)",
+        covered, gap_end, data_size);
+  }
+  return order;
+}
+
+}  // namespace
+
+std::optional<uint64_t> byte_size(Dtype dtype, std::span<const int64_t> shape) {
+  if (std::any_of(shape.begin(), shape.end(), [](int64_t dim) { return dim < 0; })) return {};
+  // A zero dim makes the tensor empty whatever the other dims are, even if their product
+  // alone would overflow.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+  uint64_t bytes = dtype_size(dtype);
+  for (int64_t dim : shape) {
+    if (__builtin_mul_overflow(bytes, uint64_t(dim), &bytes)) return {};
+  }
+  return bytes;
+}
+
+File parse(std::span<const std::byte> bytes) {
+  if (bytes.size() < 8) {
+    bad("expected at least 8 bytes (the header length), got {} bytes", bytes.size());
+  }
+  const uint64_t header_size = read_u64_le(bytes.first<8>());
+  const uint64_t after_length = bytes.size() - 8;
+  if (header_size > kMaxHeaderBytes) {
+    bad("header length {} is over the {} byte limit (a corrupt length field?)", header_size,
+        kMaxHeaderBytes);
+  }
+  if (header_size > after_length) {
+    bad("header length {} runs past the end of the file (expected at most {} bytes)", header_size,
+        after_length);
+  }
+  const std::span<const std::byte> data = bytes.subspan(8 + header_size);  // (data section)
+  const Json header = parse_header(bytes.subspan(8, header_size));
+
+  File file;
+  std::vector<Entry> entries;
+  std::vector<Range> ranges;
+  for (const auto& [key, value] : header.items()) {
+    if (key == "__metadata__") {
+      file.metadata = parse_metadata(value);
+      continue;
+    }
+    ranges.emplace_back();
+    entries.push_back(parse_entry(key, value, data.size(), ranges.back()));
+  }
+  for (std::size_t i : check_tiling(entries, ranges, data.size())) {
+    const auto slice = data.subspan(ranges[i].begin, ranges[i].end - ranges[i].begin);
+    entries[i].data.assign(slice.begin(), slice.end());
+    file.tensors.push_back(std::move(entries[i]));
+  }
+  return file;
+}
+
+File read_file(const std::string& path) {
+  auto os_fail = [&](const char* what) {
+    bad("cannot read '{}': {} failed: {}", path, what, std::strerror(errno));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) os_fail("open");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) os_fail("fstat");
+  std::vector<std::byte> bytes(static_cast<std::size_t>(std::max<off_t>(info.st_size, 0)));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) os_fail("read");
+    if (got == 0) bad("cannot read '{}': the file shrank while it was read", path);
+    done += static_cast<std::size_t>(got);
+  }
+  return parse(bytes);
+}
+
+}  // namespace mg::safetensors

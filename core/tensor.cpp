@@ -1,0 +1,315 @@
+#include "core/tensor.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "core/allocator.hpp"
+#include "core/autograd.hpp"
+#include "core/error.hpp"
+#include "core/random.hpp"
+
+namespace mg {
+namespace detail {
+
+template <typename T>
+Buffer<T>::Buffer(int64_t n)
+    : ptr(static_cast<T*>(allocate(static_cast<std::size_t>(n) * sizeof(T)))), size(n) {}
+
+template <typename T>
+Buffer<T>::~Buffer() {
+  deallocate(ptr, static_cast<std::size_t>(size) * sizeof(T));
+}
+
+// Tears a graph down iteratively. The default (recursive) destruction of a chain of 100,000
+// ops would nest 100,000 destructor calls and overflow the stack.
+template <typename T>
+Node<T>::~Node() {
+  std::vector<std::shared_ptr<Node>> pending;
+  for (BasicTensor<T>& t : inputs) pending.push_back(std::move(t.node_));
+  inputs.clear();
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n && n.use_count() == 1) {  // we hold the last reference: unhook its inputs first
+      for (BasicTensor<T>& t : n->inputs) pending.push_back(std::move(t.node_));
+      n->inputs.clear();
+    }
+  }
+}
+
+template <typename T>
+std::shared_ptr<Node<T>> make_node(const Shape& shape) {
+  auto node = std::make_shared<Node<T>>();
+  node->shape = shape;
+  node->data = std::make_shared<Buffer<T>>(shape.numel());
+  return node;
+}
+
+}  // namespace detail
+
+template <typename T>
+detail::Node<T>& BasicTensor<T>::node() const {
+  if (!node_) throw std::logic_error("Tensor: this tensor is undefined (default-constructed)");
+  return *node_;
+}
+
+// ---- construction ----
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::empty(const Shape& shape) {
+  if (shape.rank() == 0) fail<ShapeError>("Tensor: expected a shape of rank 1 to 3, got rank 0");
+  return BasicTensor(detail::make_node<T>(shape));
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::full(const Shape& shape, T value, bool requires_grad) {
+  BasicTensor t = empty(shape);
+  t.flat().setConstant(value);
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::zeros(const Shape& shape, bool requires_grad) {
+  return full(shape, T(0), requires_grad);
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::from_vector(const std::vector<T>& values, const Shape& shape,
+                                           bool requires_grad) {
+  if (static_cast<int64_t>(values.size()) != shape.numel()) {
+    fail<ShapeError>("Tensor::from_vector: expected {} values for shape {}, got {}",
+                     shape.numel(), shape, values.size());
+  }
+  BasicTensor t = empty(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::randn(const Shape& shape, Generator& gen, bool requires_grad) {
+  BasicTensor t = empty(shape);
+  for (T& v : std::span(t.data(), t.numel())) v = static_cast<T>(gen.normal());
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::uniform(const Shape& shape, T lo, T hi, Generator& gen,
+                                       bool requires_grad) {
+  BasicTensor t = empty(shape);
+  for (T& v : std::span(t.data(), t.numel())) v = static_cast<T>(gen.uniform(lo, hi));
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+
+// ---- values ----
+
+template <typename T>
+const Shape& BasicTensor<T>::shape() const {
+  return node().shape;
+}
+
+template <typename T>
+T* BasicTensor<T>::data() {
+  return node().data->ptr;
+}
+
+template <typename T>
+const T* BasicTensor<T>::data() const {
+  return node().data->ptr;
+}
+
+namespace {
+// (N, C) -> (N, C); (N, C, L) -> (N, C*L); (n) -> (1, n).
+std::pair<int64_t, int64_t> matrix_dims(const Shape& s) {
+  if (s.rank() == 1) return {1, s[0]};
+  int64_t cols = 1;
+  for (int d = 1; d < s.rank(); ++d) cols *= s[d];
+  return {s[0], cols};
+}
+}  // namespace
+
+template <typename T>
+typename BasicTensor<T>::MatrixMap BasicTensor<T>::matrix() {
+  auto [rows, cols] = matrix_dims(shape());
+  return MatrixMap(data(), rows, cols);
+}
+
+template <typename T>
+typename BasicTensor<T>::ConstMatrixMap BasicTensor<T>::matrix() const {
+  auto [rows, cols] = matrix_dims(shape());
+  return ConstMatrixMap(data(), rows, cols);
+}
+
+template <typename T>
+std::vector<T> BasicTensor<T>::to_vector() const {
+  return std::vector<T>(data(), data() + numel());
+}
+
+template <typename T>
+T BasicTensor<T>::item() const {
+  if (numel() != 1) {
+    fail<ShapeError>("item: expected a tensor with one element, got shape {}", shape());
+  }
+  return data()[0];
+}
+
+namespace {
+void check_index(const Shape& s, std::initializer_list<int64_t> index) {
+  if (static_cast<int>(index.size()) != s.rank()) {
+    fail<ShapeError>("at: expected {} indices for shape {}, got {}", s.rank(), s, index.size());
+  }
+  int d = 0;
+  for (int64_t i : index) {
+    if (i < 0 || i >= s[d]) fail<ShapeError>("at: index {} out of range for dim {} of shape {}", i, d, s);
+    ++d;
+  }
+}
+}  // namespace
+
+template <typename T>
+T BasicTensor<T>::at(int64_t i) const {
+  check_index(shape(), {i});
+  return data()[i];
+}
+
+template <typename T>
+T BasicTensor<T>::at(int64_t i, int64_t j) const {
+  check_index(shape(), {i, j});
+  return data()[i * size(1) + j];
+}
+
+template <typename T>
+T BasicTensor<T>::at(int64_t i, int64_t j, int64_t k) const {
+  check_index(shape(), {i, j, k});
+  return data()[(i * size(1) + j) * size(2) + k];
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::clone() const {
+  BasicTensor t = empty(shape());
+  t.flat() = flat();
+  return t;
+}
+
+// ---- autograd ----
+
+template <typename T>
+bool BasicTensor<T>::requires_grad() const {
+  return node().requires_grad;
+}
+
+template <typename T>
+BasicTensor<T>& BasicTensor<T>::set_requires_grad(bool requires_grad) {
+  if (!is_leaf()) {
+    fail<GraphError>("set_requires_grad: expected a leaf tensor, got the output of '{}'; "
+                     "use detach() to make a leaf",
+                     op());
+  }
+  node().requires_grad = requires_grad;
+  return *this;
+}
+
+template <typename T>
+bool BasicTensor<T>::is_leaf() const {
+  return node().op == nullptr;
+}
+
+template <typename T>
+const char* BasicTensor<T>::op() const {
+  return node().op ? node().op : "";
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::grad() const {
+  return BasicTensor(node().grad);
+}
+
+template <typename T>
+void BasicTensor<T>::zero_grad() {
+  if (node().grad) grad().flat().setZero();
+}
+
+template <typename T>
+void BasicTensor<T>::clear_grad() {
+  node().grad.reset();
+}
+
+template <typename T>
+void BasicTensor<T>::retain_grad() {
+  node().retains_grad = true;
+}
+
+template <typename T>
+void BasicTensor<T>::backward(const BasicTensor& grad, bool retain_graph) const {
+  run_backward(*this, grad, retain_graph);
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::detach() const {
+  return alias(shape());
+}
+
+template <typename T>
+BasicTensor<T> BasicTensor<T>::alias(const Shape& shape) const {
+  assert(shape.numel() == numel());
+  auto node = std::make_shared<detail::Node<T>>();
+  node->shape = shape;
+  node->data = this->node().data;
+  return BasicTensor(std::move(node));
+}
+
+template <typename T>
+const std::vector<BasicTensor<T>>& BasicTensor<T>::inputs() const {
+  return node().inputs;
+}
+
+template <typename T>
+void BasicTensor<T>::set_grad_fn(const char* op, std::vector<BasicTensor> inputs,
+                                 BackwardFn<T> backward) {
+  if (is_anomaly_enabled()) check_finite_output(op, *this, inputs);
+  if (!is_grad_enabled()) return;
+  bool any = false;
+  for (const BasicTensor& in : inputs) any = any || in.requires_grad();
+  if (!any) return;
+  detail::Node<T>& n = node();
+  n.op = op;
+  n.requires_grad = true;
+  n.inputs = std::move(inputs);
+  n.backward = std::move(backward);
+}
+
+template <typename T>
+detail::Node<T>& BasicTensor<T>::grad_node() {
+  detail::Node<T>& n = node();
+  if (!n.grad) {
+    n.grad = detail::make_node<T>(n.shape);
+    std::fill_n(n.grad->data->ptr, n.shape.numel(), T(0));
+  }
+  return *n.grad;
+}
+
+template <typename T>
+typename BasicTensor<T>::ArrayMap BasicTensor<T>::grad_flat() {
+  detail::Node<T>& g = grad_node();
+  return ArrayMap(g.data->ptr, g.shape.numel());
+}
+
+template <typename T>
+typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() {
+  detail::Node<T>& g = grad_node();
+  auto [rows, cols] = matrix_dims(g.shape);
+  return MatrixMap(g.data->ptr, rows, cols);
+}
+
+template class BasicTensor<float>;
+template class BasicTensor<double>;
+template struct detail::Node<float>;
+template struct detail::Node<double>;
+template struct detail::Buffer<float>;
+template struct detail::Buffer<double>;
+
+}  // namespace mg
