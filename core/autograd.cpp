@@ -25,14 +25,28 @@ std::string shapes_of(const std::vector<BasicTensor<T>>& tensors) {
 
 }  // namespace
 
-bool is_grad_enabled() { return grad_enabled; }
-NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
+bool is_grad_enabled() {
+  return grad_enabled;
+}
+NoGradGuard::NoGradGuard() : previous_(grad_enabled) {
+  grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  grad_enabled = previous_;
+}
 
-bool is_anomaly_enabled() { return anomaly_enabled; }
-void set_detect_anomaly(bool enabled) { anomaly_enabled = enabled; }
-DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_enabled) { anomaly_enabled = true; }
-DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = previous_; }
+bool is_anomaly_enabled() {
+  return anomaly_enabled;
+}
+void set_detect_anomaly(bool enabled) {
+  anomaly_enabled = enabled;
+}
+DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_enabled) {
+  anomaly_enabled = true;
+}
+DetectAnomalyGuard::~DetectAnomalyGuard() {
+  anomaly_enabled = previous_;
+}
 
 template <typename T>
 void check_finite_output(const char* op, const BasicTensor<T>& out,
@@ -57,13 +71,15 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
   using Node = detail::Node<T>;
   Node& r = root.node();
   if (!r.requires_grad) {
-    fail<GraphError>("backward: the tensor does not require grad (no input of the ops that "
-                     "made it has requires_grad = true)");
+    fail<GraphError>(
+        "backward: the tensor does not require grad (no input of the ops that "
+        "made it has requires_grad = true)");
   }
   if (!grad.defined() && root.numel() != 1) {
-    fail<GraphError>("backward: expected a one-element output or an explicit gradient, got an "
-                     "output of shape {} and no gradient",
-                     root.shape());
+    fail<GraphError>(
+        "backward: expected a one-element output or an explicit gradient, got an "
+        "output of shape {} and no gradient",
+        root.shape());
   }
   if (grad.defined() && !(grad.shape() == root.shape())) {
     fail<ShapeError>("backward: expected a gradient of shape {}, got {}", root.shape(),
@@ -80,10 +96,11 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (node->graph_freed) {
-      fail<GraphError>("backward: trying to backward through the graph a second time (the "
-                       "output of '{}' was already freed); pass retain_graph = true to the "
-                       "first backward() if you need to run it twice",
-                       node->op);
+      fail<GraphError>(
+          "backward: trying to backward through the graph a second time (the "
+          "output of '{}' was already freed); pass retain_graph = true to the "
+          "first backward() if you need to run it twice",
+          node->op);
     }
     if (next < node->inputs.size()) {
       const std::shared_ptr<Node>& in = node->inputs[next++].node_;
@@ -113,9 +130,10 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
         for (size_t i = 0; i < node.inputs.size(); ++i) {
           const BasicTensor<T>& in = node.inputs[i];
           if (in.node().grad && !all_finite(in.grad())) {
-            fail<AnomalyError>("anomaly: the backward of '{}' produced NaN or Inf in the "
-                               "gradient of its input {} of shape {} (output {})",
-                               node.op, i, in.shape(), node.shape);
+            fail<AnomalyError>(
+                "anomaly: the backward of '{}' produced NaN or Inf in the "
+                "gradient of its input {} of shape {} (output {})",
+                node.op, i, in.shape(), node.shape);
           }
         }
       }

@@ -23,24 +23,26 @@ double objective(const GradcheckFn& f, const std::vector<TensorD>& inputs, const
 }
 
 void restore(std::vector<TensorD>& state, const std::vector<std::vector<double>>& saved) {
-  for (size_t i = 0; i < state.size(); ++i) std::copy(saved[i].begin(), saved[i].end(), state[i].data());
+  for (size_t i = 0; i < state.size(); ++i)
+    std::copy(saved[i].begin(), saved[i].end(), state[i].data());
 }
 
 }  // namespace
 
 std::string GradcheckResult::report() const {
   if (checked == 0) return "gradcheck: nothing was checked";
-  return fmt::format("gradcheck {}: {} elements, worst relative error {:.3g} at {}[{}] "
-                     "(analytic {:.10g}, numeric {:.10g})",
-                     ok ? "passed" : "FAILED", checked, max_error, worst_tensor, worst_index,
-                     analytic, numeric);
+  return fmt::format(
+      "gradcheck {}: {} elements, worst relative error {:.3g} at {}[{}] "
+      "(analytic {:.10g}, numeric {:.10g})",
+      ok ? "passed" : "FAILED", checked, max_error, worst_tensor, worst_index, analytic, numeric);
 }
 
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inputs,
                           const std::vector<std::pair<std::string, TensorD>>& params,
                           const GradcheckOptions& options) {
   std::vector<Checked> checked;
-  for (size_t i = 0; i < inputs.size(); ++i) checked.push_back({fmt::format("input {}", i), inputs[i]});
+  for (size_t i = 0; i < inputs.size(); ++i)
+    checked.push_back({fmt::format("input {}", i), inputs[i]});
   for (const auto& [name, p] : params) {
     if (!p.requires_grad()) {
       fail<std::invalid_argument>("gradcheck: expected parameter '{}' to require grad", name);
@@ -49,8 +51,9 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
   }
   for (Checked& c : checked) {
     if (!c.tensor.is_leaf()) {
-      fail<std::invalid_argument>("gradcheck: expected {} to be a leaf tensor, got the output of '{}'",
-                                  c.name, c.tensor.op());
+      fail<std::invalid_argument>(
+          "gradcheck: expected {} to be a leaf tensor, got the output of '{}'", c.name,
+          c.tensor.op());
     }
     c.tensor.set_requires_grad(true);
     c.tensor.clear_grad();
@@ -79,8 +82,9 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
     dy = TensorD::randn(y.shape(), gen);
   }
   if (!y.requires_grad()) {
-    fail<std::invalid_argument>("gradcheck: the function's output does not depend on any input "
-                                "or parameter that requires grad");
+    fail<std::invalid_argument>(
+        "gradcheck: the function's output does not depend on any input "
+        "or parameter that requires grad");
   }
   y.backward(dy);
 

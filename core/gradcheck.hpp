@@ -20,11 +20,11 @@
 namespace mg {
 
 struct GradcheckOptions {
-  double step = 1e-5;         // h of the central difference
-  double tolerance = 1e-6;    // largest accepted relative error
-  double min_scale = 1e-3;    // relative error = |a - n| / max(|a|, |n|, min_scale)
-  uint64_t seed = 0;          // for the random upstream gradient
-  TensorD upstream;           // an explicit dy instead of a random one (not all-equal)
+  double step = 1e-5;       // h of the central difference
+  double tolerance = 1e-6;  // largest accepted relative error
+  double min_scale = 1e-3;  // relative error = |a - n| / max(|a|, |n|, min_scale)
+  uint64_t seed = 0;        // for the random upstream gradient
+  TensorD upstream;         // an explicit dy instead of a random one (not all-equal)
   // Tensors f changes as a side effect (BatchNorm's running statistics and batch counter):
   // their values are saved before the check and restored after every evaluation of f, so every
   // probe sees the same state and the check leaves them as it found them.
@@ -33,11 +33,11 @@ struct GradcheckOptions {
 
 struct GradcheckResult {
   bool ok = true;
-  double max_error = 0;       // worst relative error over all checked elements
-  std::string worst_tensor;   // "input 0", or a parameter's name
-  int64_t worst_index = -1;   // flat index into that tensor
+  double max_error = 0;      // worst relative error over all checked elements
+  std::string worst_tensor;  // "input 0", or a parameter's name
+  int64_t worst_index = -1;  // flat index into that tensor
   double analytic = 0, numeric = 0;
-  int64_t checked = 0;        // number of elements compared
+  int64_t checked = 0;         // number of elements compared
   std::string report() const;  // one readable line
 };
 

@@ -11,21 +11,24 @@ namespace mg::nn {
 template <typename T>
 BasicTensor<T> mse_loss(const BasicTensor<T>& pred, const BasicTensor<T>& target) {
   if (!(pred.shape() == target.shape())) {
-    fail<ShapeError>("mse_loss: expected target of the same shape as pred {}, got {}",
-                     pred.shape(), target.shape());
+    fail<ShapeError>("mse_loss: expected target of the same shape as pred {}, got {}", pred.shape(),
+                     target.shape());
   }
-  if (pred.numel() == 0) fail<ShapeError>("mse_loss: expected a non-empty input, got shape {}", pred.shape());
+  if (pred.numel() == 0)
+    fail<ShapeError>("mse_loss: expected a non-empty input, got shape {}", pred.shape());
   // L = (1/n) sum_i (p_i - t_i)^2
   const T n = static_cast<T>(pred.numel());
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
   loss.data()[0] = (pred.flat() - target.flat()).square().sum() / n;
   // dL/dp_i = (2/n)(p_i - t_i),  dL/dt_i = -(2/n)(p_i - t_i)
-  loss.set_grad_fn("mse_loss", {pred, target}, [n](const BasicTensor<T>& dL,
-                                                    std::span<BasicTensor<T>> in) {
-    const T scale = 2 * dL.item() / n;
-    if (in[0].requires_grad()) in[0].grad_flat() += scale * (in[0].flat() - in[1].flat());
-    if (in[1].requires_grad()) in[1].grad_flat() -= scale * (in[0].flat() - in[1].flat());
-  });
+  loss.set_grad_fn("mse_loss", {pred, target},
+                   [n](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+                     const T scale = 2 * dL.item() / n;
+                     if (in[0].requires_grad())
+                       in[0].grad_flat() += scale * (in[0].flat() - in[1].flat());
+                     if (in[1].requires_grad())
+                       in[1].grad_flat() -= scale * (in[0].flat() - in[1].flat());
+                   });
   return loss;
 }
 
@@ -37,8 +40,8 @@ BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64
   }
   const int64_t N = logits.size(0), K = logits.size(1);
   if (static_cast<int64_t>(targets.size()) != N) {
-    fail<ShapeError>("cross_entropy: expected {} targets for logits {}, got {}", N,
-                     logits.shape(), targets.size());
+    fail<ShapeError>("cross_entropy: expected {} targets for logits {}, got {}", N, logits.shape(),
+                     targets.size());
   }
   for (int64_t i = 0; i < N; ++i) {
     if (targets[i] < 0 || targets[i] >= K) {
@@ -67,15 +70,15 @@ BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
   loss.data()[0] = static_cast<T>(total / static_cast<double>(N));
   // dL/dz_ik = (softmax(z_i)_k - [k == t_i]) / N
-  loss.set_grad_fn("cross_entropy", {logits}, [softmax, t = std::move(t)](
-                                                   const BasicTensor<T>& dL,
-                                                   std::span<BasicTensor<T>> in) {
-    const int64_t N = softmax.size(0);
-    const T scale = dL.item() / static_cast<T>(N);
-    typename BasicTensor<T>::MatrixMap dz = in[0].grad_matrix();  // (N, K)
-    dz += scale * softmax.matrix();
-    for (int64_t i = 0; i < N; ++i) dz(i, t[i]) -= scale;
-  });
+  loss.set_grad_fn(
+      "cross_entropy", {logits},
+      [softmax, t = std::move(t)](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+        const int64_t N = softmax.size(0);
+        const T scale = dL.item() / static_cast<T>(N);
+        typename BasicTensor<T>::MatrixMap dz = in[0].grad_matrix();  // (N, K)
+        dz += scale * softmax.matrix();
+        for (int64_t i = 0; i < N; ++i) dz(i, t[i]) -= scale;
+      });
   return loss;
 }
 

@@ -174,7 +174,7 @@ BasicTensor<T> mul(const BasicTensor<T>& a, double s) {
   return y;
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                \
+#define MINIGRAD_INSTANTIATE(T)                                              \
   template BasicTensor<T> add(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> sub(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> mul(const BasicTensor<T>&, const BasicTensor<T>&); \

@@ -53,9 +53,10 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   if (dim0 < 0) dim0 += r;
   if (dim1 < 0) dim1 += r;
   if (r < 2 || dim0 < 0 || dim0 >= r || dim1 < 0 || dim1 >= r) {
-    fail<ShapeError>("transpose: expected two dims in [0, {}) of a rank 2 or 3 input, got dims "
-                     "{} and {} of shape {}",
-                     r, dim0, dim1, x.shape());
+    fail<ShapeError>(
+        "transpose: expected two dims in [0, {}) of a rank 2 or 3 input, got dims "
+        "{} and {} of shape {}",
+        r, dim0, dim1, x.shape());
   }
   std::array<int64_t, 3> dims{};
   for (int i = 0; i < r; ++i) dims[i] = x.size(i);
@@ -64,10 +65,10 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   BasicTensor<T> y = BasicTensor<T>::empty(Shape::checked("transpose", dims.data(), r));
   permute_into(x.data(), x.shape(), dim0, dim1, y.data(), /*accumulate=*/false);
   // The backward swaps the same dims back: dx += transpose(dy).
-  y.set_grad_fn("transpose", {x}, [dim0, dim1](const BasicTensor<T>& dy,
-                                              std::span<BasicTensor<T>> in) {
-    permute_into(dy.data(), dy.shape(), dim0, dim1, in[0].grad_flat().data(), true);
-  });
+  y.set_grad_fn("transpose", {x},
+                [dim0, dim1](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                  permute_into(dy.data(), dy.shape(), dim0, dim1, in[0].grad_flat().data(), true);
+                });
   return y;
 }
 
@@ -86,7 +87,7 @@ BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
   return y;
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                                   \
+#define MINIGRAD_INSTANTIATE(T)                                                 \
   template BasicTensor<T> matmul(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> transpose(const BasicTensor<T>&, int, int);           \
   template BasicTensor<T> reshape(const BasicTensor<T>&, const Shape&);

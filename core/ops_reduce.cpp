@@ -16,8 +16,8 @@ struct Reduction {
 
 Reduction plan(const char* op, const Shape& s, int dim, bool keepdim) {
   if (dim < -s.rank() || dim >= s.rank()) {
-    fail<ShapeError>("{}: expected dim in [{}, {}] for an input of shape {}, got {}", op,
-                     -s.rank(), s.rank() - 1, s, dim);
+    fail<ShapeError>("{}: expected dim in [{}, {}] for an input of shape {}, got {}", op, -s.rank(),
+                     s.rank() - 1, s, dim);
   }
   if (dim < 0) dim += s.rank();
   Reduction r;
@@ -95,10 +95,10 @@ BasicTensor<T> mean(const BasicTensor<T>& x, int dim, bool keepdim) {
   return reduce("mean", x, dim, keepdim, /*mean=*/true);
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                        \
-  template BasicTensor<T> sum(const BasicTensor<T>&);                  \
-  template BasicTensor<T> sum(const BasicTensor<T>&, int, bool);       \
-  template BasicTensor<T> mean(const BasicTensor<T>&);                 \
+#define MINIGRAD_INSTANTIATE(T)                                  \
+  template BasicTensor<T> sum(const BasicTensor<T>&);            \
+  template BasicTensor<T> sum(const BasicTensor<T>&, int, bool); \
+  template BasicTensor<T> mean(const BasicTensor<T>&);           \
   template BasicTensor<T> mean(const BasicTensor<T>&, int, bool);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)

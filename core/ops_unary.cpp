@@ -73,9 +73,8 @@ BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
   // y = x^p
   BasicTensor<T> y = forward_unary(x, [p](T x) { return std::pow(x, p); });
   // dy/dx = p x^(p-1)
-  y.set_grad_fn("pow", {x}, backward_unary(y, [p](T dy, T x, T) {
-                  return dy * p * std::pow(x, p - 1);
-                }));
+  y.set_grad_fn("pow", {x},
+                backward_unary(y, [p](T dy, T x, T) { return dy * p * std::pow(x, p - 1); }));
   return y;
 }
 
@@ -110,14 +109,14 @@ BasicTensor<T> sigmoid(const BasicTensor<T>& x) {
   return y;
 }
 
-#define MINIGRAD_INSTANTIATE(T)                                    \
-  template BasicTensor<T> neg(const BasicTensor<T>&);              \
-  template BasicTensor<T> exp(const BasicTensor<T>&);              \
-  template BasicTensor<T> log(const BasicTensor<T>&);              \
-  template BasicTensor<T> sqrt(const BasicTensor<T>&);             \
-  template BasicTensor<T> pow(const BasicTensor<T>&, double);      \
-  template BasicTensor<T> relu(const BasicTensor<T>&);             \
-  template BasicTensor<T> tanh(const BasicTensor<T>&);             \
+#define MINIGRAD_INSTANTIATE(T)                               \
+  template BasicTensor<T> neg(const BasicTensor<T>&);         \
+  template BasicTensor<T> exp(const BasicTensor<T>&);         \
+  template BasicTensor<T> log(const BasicTensor<T>&);         \
+  template BasicTensor<T> sqrt(const BasicTensor<T>&);        \
+  template BasicTensor<T> pow(const BasicTensor<T>&, double); \
+  template BasicTensor<T> relu(const BasicTensor<T>&);        \
+  template BasicTensor<T> tanh(const BasicTensor<T>&);        \
   template BasicTensor<T> sigmoid(const BasicTensor<T>&);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)

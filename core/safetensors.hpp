@@ -38,13 +38,18 @@ namespace mg::safetensors {
 // The element types minigrad stores; the names are the ones the safetensors spec uses.
 enum class Dtype { F32, F64, I64 };
 
-constexpr std::size_t dtype_size(Dtype dtype) { return dtype == Dtype::F32 ? 4 : 8; }
+constexpr std::size_t dtype_size(Dtype dtype) {
+  return dtype == Dtype::F32 ? 4 : 8;
+}
 
 constexpr std::string_view dtype_name(Dtype dtype) {
   switch (dtype) {
-    case Dtype::F32: return "F32";
-    case Dtype::F64: return "F64";
-    case Dtype::I64: return "I64";
+    case Dtype::F32:
+      return "F32";
+    case Dtype::F64:
+      return "F64";
+    case Dtype::I64:
+      return "I64";
   }
   return "?";
 }

@@ -88,7 +88,8 @@ Json parse_header(std::span<const std::byte> header) {
 }
 
 std::map<std::string, std::string> parse_metadata(const Json& value) {
-  if (!value.is_object()) bad("expected __metadata__ to be an object of strings, got {}", show(value));
+  if (!value.is_object())
+    bad("expected __metadata__ to be an object of strings, got {}", show(value));
   std::map<std::string, std::string> metadata;
   for (const auto& [key, item] : value.items()) {
     if (!item.is_string()) {
@@ -129,8 +130,8 @@ struct Range {
 Range parse_offsets(const std::string& name, const Json& value, uint64_t data_size) {
   if (!value.is_array() || value.size() != 2 || !value[0].is_number_unsigned() ||
       !value[1].is_number_unsigned() || value[0].get<uint64_t>() > value[1].get<uint64_t>()) {
-    bad("tensor {}: expected data_offsets [begin, end] with 0 <= begin <= end, got {}",
-        show(name), show(value));
+    bad("tensor {}: expected data_offsets [begin, end] with 0 <= begin <= end, got {}", show(name),
+        show(value));
   }
   Range range{value[0].get<uint64_t>(), value[1].get<uint64_t>()};
   if (range.end > data_size) {

@@ -79,8 +79,8 @@ template <typename T>
 BasicTensor<T> BasicTensor<T>::from_vector(const std::vector<T>& values, const Shape& shape,
                                            bool requires_grad) {
   if (static_cast<int64_t>(values.size()) != shape.numel()) {
-    fail<ShapeError>("Tensor::from_vector: expected {} values for shape {}, got {}",
-                     shape.numel(), shape, values.size());
+    fail<ShapeError>("Tensor::from_vector: expected {} values for shape {}, got {}", shape.numel(),
+                     shape, values.size());
   }
   BasicTensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
@@ -164,7 +164,8 @@ void check_index(const Shape& s, std::initializer_list<int64_t> index) {
   }
   int d = 0;
   for (int64_t i : index) {
-    if (i < 0 || i >= s[d]) fail<ShapeError>("at: index {} out of range for dim {} of shape {}", i, d, s);
+    if (i < 0 || i >= s[d])
+      fail<ShapeError>("at: index {} out of range for dim {} of shape {}", i, d, s);
     ++d;
   }
 }
@@ -205,9 +206,10 @@ bool BasicTensor<T>::requires_grad() const {
 template <typename T>
 BasicTensor<T>& BasicTensor<T>::set_requires_grad(bool requires_grad) {
   if (!is_leaf()) {
-    fail<GraphError>("set_requires_grad: expected a leaf tensor, got the output of '{}'; "
-                     "use detach() to make a leaf",
-                     op());
+    fail<GraphError>(
+        "set_requires_grad: expected a leaf tensor, got the output of '{}'; "
+        "use detach() to make a leaf",
+        op());
   }
   node().requires_grad = requires_grad;
   return *this;

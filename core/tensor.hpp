@@ -107,7 +107,7 @@ class BasicTensor {
   bool requires_grad() const;
   BasicTensor& set_requires_grad(bool requires_grad);  // leaves only
   bool is_leaf() const;
-  const char* op() const;  // "" for a leaf
+  const char* op() const;    // "" for a leaf
   BasicTensor grad() const;  // undefined until a backward reaches this tensor
   void zero_grad();          // fills an existing .grad() with zeros (its memory is kept)
   void clear_grad();         // drops .grad()
@@ -115,8 +115,8 @@ class BasicTensor {
   // Gradient of this tensor with respect to its graph's leaves. `grad` is dL/d(this); it may be
   // omitted for a one-element tensor (then 1). Without retain_graph the graph is freed.
   void backward(const BasicTensor& grad = {}, bool retain_graph = false) const;
-  BasicTensor detach() const;  // same values (shared), no graph
-  BasicTensor alias(const Shape& shape) const;  // same values (shared) seen with another shape
+  BasicTensor detach() const;                      // same values (shared), no graph
+  BasicTensor alias(const Shape& shape) const;     // same values (shared) seen with another shape
   const std::vector<BasicTensor>& inputs() const;  // the graph's edges (to_dot, tests)
   bool same_as(const BasicTensor& other) const { return node_ == other.node_; }
 

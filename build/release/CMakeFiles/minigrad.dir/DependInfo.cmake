@@ -19,6 +19,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/core/random.cpp" "CMakeFiles/minigrad.dir/core/random.cpp.o" "gcc" "CMakeFiles/minigrad.dir/core/random.cpp.o.d"
   "/work/main/core/shape.cpp" "CMakeFiles/minigrad.dir/core/shape.cpp.o" "gcc" "CMakeFiles/minigrad.dir/core/shape.cpp.o.d"
   "/work/main/core/tensor.cpp" "CMakeFiles/minigrad.dir/core/tensor.cpp.o" "gcc" "CMakeFiles/minigrad.dir/core/tensor.cpp.o.d"
+  "/work/main/layers/module.cpp" "CMakeFiles/minigrad.dir/layers/module.cpp.o" "gcc" "CMakeFiles/minigrad.dir/layers/module.cpp.o.d"
   )
 
 # Targets to which this target links.

@@ -223,6 +223,20 @@ CMakeFiles/minigrad.dir/core/tensor.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/tensor.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/tensor.cpp -o CMakeFiles/minigrad.dir/core/tensor.cpp.s
 
+CMakeFiles/minigrad.dir/layers/module.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/layers/module.cpp.o: /work/main/layers/module.cpp
+CMakeFiles/minigrad.dir/layers/module.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/minigrad.dir/layers/module.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/layers/module.cpp.o -MF CMakeFiles/minigrad.dir/layers/module.cpp.o.d -o CMakeFiles/minigrad.dir/layers/module.cpp.o -c /work/main/layers/module.cpp
+
+CMakeFiles/minigrad.dir/layers/module.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/layers/module.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/layers/module.cpp > CMakeFiles/minigrad.dir/layers/module.cpp.i
+
+CMakeFiles/minigrad.dir/layers/module.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/layers/module.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/layers/module.cpp -o CMakeFiles/minigrad.dir/layers/module.cpp.s
+
 # Object files for target minigrad
 minigrad_OBJECTS = \
 "CMakeFiles/minigrad.dir/core/allocator.cpp.o" \
@@ -235,7 +249,8 @@ minigrad_OBJECTS = \
 "CMakeFiles/minigrad.dir/core/ops_unary.cpp.o" \
 "CMakeFiles/minigrad.dir/core/random.cpp.o" \
 "CMakeFiles/minigrad.dir/core/shape.cpp.o" \
-"CMakeFiles/minigrad.dir/core/tensor.cpp.o"
+"CMakeFiles/minigrad.dir/core/tensor.cpp.o" \
+"CMakeFiles/minigrad.dir/layers/module.cpp.o"
 
 # External object files for target minigrad
 minigrad_EXTERNAL_OBJECTS =
@@ -251,9 +266,10 @@ libminigrad.a: CMakeFiles/minigrad.dir/core/ops_unary.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/random.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/shape.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/tensor.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/layers/module.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/build.make
 libminigrad.a: CMakeFiles/minigrad.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Linking CXX static library libminigrad.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Linking CXX static library libminigrad.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/minigrad.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/minigrad.dir/link.txt --verbose=$(VERBOSE)
 

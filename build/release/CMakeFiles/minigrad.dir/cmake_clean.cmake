@@ -21,6 +21,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/minigrad.dir/core/shape.cpp.o.d"
   "CMakeFiles/minigrad.dir/core/tensor.cpp.o"
   "CMakeFiles/minigrad.dir/core/tensor.cpp.o.d"
+  "CMakeFiles/minigrad.dir/layers/module.cpp.o"
+  "CMakeFiles/minigrad.dir/layers/module.cpp.o.d"
   "libminigrad.a"
   "libminigrad.pdb"
 )

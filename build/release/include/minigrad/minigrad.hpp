@@ -4,11 +4,13 @@
 #pragma once
 
 #include "core/allocator.hpp"
-#include "core/error.hpp"
-#include "core/random.hpp"
-#include "core/shape.hpp"
 #include "core/autograd.hpp"
+#include "core/error.hpp"
 #include "core/gradcheck.hpp"
 #include "core/loss.hpp"
 #include "core/ops.hpp"
+#include "core/random.hpp"
+#include "core/safetensors.hpp"
+#include "core/shape.hpp"
 #include "core/tensor.hpp"
+#include "layers/module.hpp"

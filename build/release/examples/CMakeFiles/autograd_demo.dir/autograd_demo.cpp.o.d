@@ -472,4 +472,5 @@ examples/CMakeFiles/autograd_demo.dir/autograd_demo.cpp.o: \
  /usr/include/eigen3/Eigen/src/Core/util/ReenableStupidWarnings.h \
  /work/main/core/gradcheck.hpp /usr/include/c++/12/utility \
  /usr/include/c++/12/bits/stl_relops.h /work/main/core/loss.hpp \
- /work/main/core/ops.hpp
+ /work/main/core/ops.hpp /work/main/layers/module.hpp \
+ /usr/include/c++/12/variant /usr/include/c++/12/bits/parse_numbers.h

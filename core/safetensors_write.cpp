@@ -1,0 +1,188 @@
+// Writing safetensors: serialize() lays out the bytes, write_file() puts them on disk so that a
+// crash at any moment leaves either the previous checkpoint or the new one, never a mix.
+// The format is described in core/safetensors.hpp.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/safetensors.hpp"
+
+namespace mg::safetensors {
+namespace {
+
+// ordered_json writes keys in insertion order, so the header lists tensors in data order.
+using Json = nlohmann::ordered_json;
+
+std::atomic<testing::FailPoint> g_fail_point{testing::FailPoint::None};
+
+// The name as a JSON string, for messages; bad UTF-8 is replaced rather than thrown on.
+std::string show(const std::string& name) {
+  return Json(name).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Refuses an entry that parse() would refuse, so that what we write can always be read back.
+void check_entry(const Entry& entry, std::set<std::string_view>& names) {
+  if (entry.name == "__metadata__") {
+    fail<CheckpointError>(
+        "safetensors: cannot write a tensor named \"__metadata__\" (the key is "
+        "reserved for metadata)");
+  }
+  if (!names.insert(entry.name).second) {
+    fail<CheckpointError>("safetensors: cannot write two tensors named {}", show(entry.name));
+  }
+  std::optional<uint64_t> needed = byte_size(entry.dtype, entry.shape);
+  if (!needed) {
+    fail<CheckpointError>(
+        "safetensors: cannot write tensor {}: expected non-negative dims whose byte size fits 64 "
+        "bits, got shape [{}]",
+        show(entry.name), fmt::join(entry.shape, ", "));
+  }
+  if (*needed != entry.data.size()) {
+    fail<CheckpointError>(
+        "safetensors: cannot write tensor {}: {} of shape [{}] needs {} bytes of data, got {}",
+        show(entry.name), dtype_name(entry.dtype), fmt::join(entry.shape, ", "), *needed,
+        entry.data.size());
+  }
+}
+
+void put_u64_le(uint64_t value, std::byte* out) {
+  for (int i = 0; i < 8; ++i) out[i] = std::byte((value >> (8 * i)) & 0xFF);
+}
+
+// The temporary file of one write_file call. Unless commit() was reached, the destructor
+// closes and removes it, so every failure path leaves the folder as it was.
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (created_ && !committed_) ::unlink(path_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+  bool open() {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    created_ = fd_ >= 0;
+    return created_;
+  }
+  // Writes all of `bytes`, resuming after partial writes and signals.
+  bool write(std::span<const std::byte> bytes) {
+    while (!bytes.empty()) {
+      const ssize_t done = ::write(fd_, bytes.data(), bytes.size());
+      if (done < 0 && errno == EINTR) continue;
+      if (done < 0) return false;
+      bytes = bytes.subspan(static_cast<std::size_t>(done));
+    }
+    return true;
+  }
+  // fsync, then close: close can report a deferred write error (NFS), so it is checked too.
+  bool sync_and_close() {
+    const bool synced = ::fsync(fd_) == 0;
+    const int fd = fd_;
+    fd_ = -1;
+    return ::close(fd) == 0 && synced;
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false;
+  bool committed_ = false;
+};
+
+// Throws if the failure-injection hook is set to `here`, and disarms it.
+void maybe_fail(testing::FailPoint here, const std::string& path, const char* step) {
+  testing::FailPoint armed = here;
+  if (g_fail_point.compare_exchange_strong(armed, testing::FailPoint::None)) {
+    fail<CheckpointError>("safetensors: cannot write '{}': simulated crash {} (testing hook)", path,
+                          step);
+  }
+}
+
+// Makes the rename durable: until the folder's entry is synced, a power cut can undo it.
+void sync_folder(const std::string& path) {
+  std::string folder = std::filesystem::path(path).parent_path().string();
+  if (folder.empty()) folder = ".";
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // EINVAL: the file system cannot sync folders; the rename is then as durable as it gets.
+  const bool ok = fd >= 0 && (::fsync(fd) == 0 || errno == EINVAL);
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
+    fail<CheckpointError>("safetensors: wrote '{}' but could not sync its folder '{}': {}", path,
+                          folder, std::strerror(error));
+  }
+}
+
+}  // namespace
+
+std::vector<std::byte> serialize(const File& file) {
+  Json header = Json::object();
+  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  std::set<std::string_view> names;
+  uint64_t data_size = 0;
+  for (const Entry& entry : file.tensors) {
+    check_entry(entry, names);
+    header[entry.name] = {{"dtype", std::string(dtype_name(entry.dtype))},
+                          {"shape", entry.shape},
+                          {"data_offsets", {data_size, data_size + entry.data.size()}}};
+    data_size += entry.data.size();
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Json::type_error& e) {  // a name or metadata string that is not UTF-8
+    fail<CheckpointError>("safetensors: cannot write a header with invalid UTF-8: {}", e.what());
+  }
+  // Spaces pad the header to a multiple of 8, so the data section starts 8-byte aligned.
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::vector<std::byte> bytes(8 + text.size() + data_size);
+  put_u64_le(text.size(), bytes.data());
+  std::memcpy(bytes.data() + 8, text.data(), text.size());
+  std::byte* out = bytes.data() + 8 + text.size();  // (data section)
+  for (const Entry& entry : file.tensors) {
+    if (!entry.data.empty()) std::memcpy(out, entry.data.data(), entry.data.size());
+    out += entry.data.size();
+  }
+  return bytes;
+}
+
+void write_file(const std::string& path, const File& file) {
+  using testing::FailPoint;
+  const std::vector<std::byte> bytes = serialize(file);  // a bad entry throws before any I/O
+  TempFile temp(path + ".tmp." + std::to_string(::getpid()));
+  auto os_fail = [&](const char* what) {
+    fail<CheckpointError>("safetensors: cannot write '{}': {} '{}' failed: {}", path, what,
+                          temp.path(), std::strerror(errno));
+  };
+  if (!temp.open()) os_fail("open");
+  maybe_fail(FailPoint::AfterOpen, path, "after opening the temporary file");
+  const std::span<const std::byte> all(bytes);
+  if (!temp.write(all.first(all.size() / 2))) os_fail("write");
+  maybe_fail(FailPoint::HalfWritten, path, "with the temporary file half written");
+  if (!temp.write(all.subspan(all.size() / 2))) os_fail("write");
+  if (!temp.sync_and_close()) os_fail("fsync/close");
+  maybe_fail(FailPoint::BeforeRename, path, "before renaming the temporary file");
+  if (::rename(temp.path().c_str(), path.c_str()) != 0) os_fail("rename");
+  temp.commit();
+  sync_folder(path);
+}
+
+void testing::set_fail_point(FailPoint point) {
+  g_fail_point = point;
+}
+
+}  // namespace mg::safetensors
