@@ -24,11 +24,11 @@ struct GradcheckOptions {
   double tolerance = 1e-6;  // largest accepted relative error
   double min_scale = 1e-3;  // relative error = |a - n| / max(|a|, |n|, min_scale)
   uint64_t seed = 0;        // for the random upstream gradient
-  TensorD upstream;         // an explicit dy instead of a random one (not all-equal)
+  TensorD upstream = {};    // an explicit dy instead of a random one (not all-equal)
   // Tensors f changes as a side effect (BatchNorm's running statistics and batch counter):
   // their values are saved before the check and restored after every evaluation of f, so every
   // probe sees the same state and the check leaves them as it found them.
-  std::vector<TensorD> state;
+  std::vector<TensorD> state = {};
 };
 
 struct GradcheckResult {
