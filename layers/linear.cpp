@@ -1,0 +1,99 @@
+// Linear's forward and its backward, directly below. Legend: N = batch, I = in_features,
+// O = out_features.
+#include "layers/linear.hpp"
+
+#include <cmath>
+#include <span>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace mg::nn {
+
+template <typename T>
+BasicLinear<T>::BasicLinear(int64_t in_features, int64_t out_features, LinearOptions options,
+                            Generator& gen)
+    : in_features_(in_features), out_features_(out_features) {
+  if (in_features <= 0 || out_features <= 0) {
+    fail<std::invalid_argument>(
+        "Linear: expected in_features > 0 and out_features > 0, got in_features={}, "
+        "out_features={}",
+        in_features, out_features);
+  }
+  weight = BasicTensor<T>::zeros(Shape{out_features, in_features}, /*requires_grad=*/true);
+  if (options.bias) bias = BasicTensor<T>::zeros(Shape{out_features}, /*requires_grad=*/true);
+  reset_parameters(gen);
+}
+
+template <typename T>
+void BasicLinear<T>::reset_parameters(Generator& gen) {
+  // PyTorch: kaiming_uniform_(weight, a = sqrt(5)) has bound gain * sqrt(3 / I) with
+  // gain = sqrt(2 / (1 + a^2)) = sqrt(1 / 3), so the bound is 1 / sqrt(I); the bias uses the same.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features_));
+  for (T& w : std::span(weight.data(), weight.numel()))
+    w = static_cast<T>(gen.uniform(-bound, bound));
+  if (bias.defined()) {
+    for (T& b : std::span(bias.data(), bias.numel()))
+      b = static_cast<T>(gen.uniform(-bound, bound));
+  }
+}
+
+template <typename T>
+BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
+  if (x.rank() != 2) {
+    fail<ShapeError>("Linear: expected input of shape (N, {}), got {}", in_features_, x.shape());
+  }
+  if (x.size(1) != in_features_) {
+    fail<ShapeError>("Linear: expected input with {} features, got {}", in_features_, x.shape());
+  }
+  // y = x W^T + b                        x: (N, I), W: (O, I), b: (O), y: (N, O)
+  // The bias is written into every row of y first, and the GEMM then accumulates x W^T onto it
+  // (C += A B), so y is produced in one pass of the product with no temporary.
+  BasicTensor<T> y = BasicTensor<T>::empty(Shape{x.size(0), out_features_});
+  if (bias.defined()) {
+    y.matrix().rowwise() = bias.matrix().row(0);
+  } else {
+    y.matrix().setZero();
+  }
+  y.matrix().noalias() += x.matrix() * weight.matrix().transpose();
+
+  // Backward of y = x W^T + b, with dy = dL/dy: (N, O)
+  //   dL/dx = dy W          (N, O) x (O, I) -> (N, I)
+  //   dL/dW = dy^T x        (O, N) x (N, I) -> (O, I)
+  //   dL/db = sum_n dy[n]   (O)
+  // Nothing is cached: x, W and b are the node's inputs, and the backward reads them there.
+  std::vector<BasicTensor<T>> inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  y.set_grad_fn("linear", std::move(inputs),
+                [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                  BasicTensor<T>& x = in[0];
+                  BasicTensor<T>& w = in[1];
+                  if (x.requires_grad()) x.grad_matrix().noalias() += dy.matrix() * w.matrix();
+                  if (w.requires_grad()) {
+                    w.grad_matrix().noalias() += dy.matrix().transpose() * x.matrix();
+                  }
+                  if (in.size() > 2 && in[2].requires_grad()) {
+                    in[2].grad_matrix() += dy.matrix().colwise().sum();
+                  }
+                });
+  return y;
+}
+
+template <typename T>
+std::string BasicLinear<T>::repr() const {
+  return fmt::format("Linear(in_features={}, out_features={}, bias={})", in_features_,
+                     out_features_, bias.defined());
+}
+
+template <typename T>
+NamedTensors<T> BasicLinear<T>::own_parameters() {
+  if (!bias.defined()) return {{"weight", weight}};
+  return {{"weight", weight}, {"bias", bias}};
+}
+
+template class BasicLinear<float>;
+template class BasicLinear<double>;
+
+}  // namespace mg::nn
