@@ -97,10 +97,38 @@ CMakeFiles/minigrad.dir/core/autograd.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/autograd.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/autograd.cpp -o CMakeFiles/minigrad.dir/core/autograd.cpp.s
 
+CMakeFiles/minigrad.dir/core/data_loader.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/core/data_loader.cpp.o: /work/main/core/data_loader.cpp
+CMakeFiles/minigrad.dir/core/data_loader.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/minigrad.dir/core/data_loader.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/data_loader.cpp.o -MF CMakeFiles/minigrad.dir/core/data_loader.cpp.o.d -o CMakeFiles/minigrad.dir/core/data_loader.cpp.o -c /work/main/core/data_loader.cpp
+
+CMakeFiles/minigrad.dir/core/data_loader.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/core/data_loader.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/core/data_loader.cpp > CMakeFiles/minigrad.dir/core/data_loader.cpp.i
+
+CMakeFiles/minigrad.dir/core/data_loader.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/data_loader.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/data_loader.cpp -o CMakeFiles/minigrad.dir/core/data_loader.cpp.s
+
+CMakeFiles/minigrad.dir/core/data_sets.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/core/data_sets.cpp.o: /work/main/core/data_sets.cpp
+CMakeFiles/minigrad.dir/core/data_sets.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/minigrad.dir/core/data_sets.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/data_sets.cpp.o -MF CMakeFiles/minigrad.dir/core/data_sets.cpp.o.d -o CMakeFiles/minigrad.dir/core/data_sets.cpp.o -c /work/main/core/data_sets.cpp
+
+CMakeFiles/minigrad.dir/core/data_sets.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/core/data_sets.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/core/data_sets.cpp > CMakeFiles/minigrad.dir/core/data_sets.cpp.i
+
+CMakeFiles/minigrad.dir/core/data_sets.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/data_sets.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/data_sets.cpp -o CMakeFiles/minigrad.dir/core/data_sets.cpp.s
+
 CMakeFiles/minigrad.dir/core/gradcheck.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/gradcheck.cpp.o: /work/main/core/gradcheck.cpp
 CMakeFiles/minigrad.dir/core/gradcheck.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/minigrad.dir/core/gradcheck.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/minigrad.dir/core/gradcheck.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/gradcheck.cpp.o -MF CMakeFiles/minigrad.dir/core/gradcheck.cpp.o.d -o CMakeFiles/minigrad.dir/core/gradcheck.cpp.o -c /work/main/core/gradcheck.cpp
 
 CMakeFiles/minigrad.dir/core/gradcheck.cpp.i: cmake_force
@@ -114,7 +142,7 @@ CMakeFiles/minigrad.dir/core/gradcheck.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/loss.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/loss.cpp.o: /work/main/core/loss.cpp
 CMakeFiles/minigrad.dir/core/loss.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/minigrad.dir/core/loss.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/minigrad.dir/core/loss.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/loss.cpp.o -MF CMakeFiles/minigrad.dir/core/loss.cpp.o.d -o CMakeFiles/minigrad.dir/core/loss.cpp.o -c /work/main/core/loss.cpp
 
 CMakeFiles/minigrad.dir/core/loss.cpp.i: cmake_force
@@ -128,7 +156,7 @@ CMakeFiles/minigrad.dir/core/loss.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/ops_binary.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/ops_binary.cpp.o: /work/main/core/ops_binary.cpp
 CMakeFiles/minigrad.dir/core/ops_binary.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/minigrad.dir/core/ops_binary.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/minigrad.dir/core/ops_binary.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/ops_binary.cpp.o -MF CMakeFiles/minigrad.dir/core/ops_binary.cpp.o.d -o CMakeFiles/minigrad.dir/core/ops_binary.cpp.o -c /work/main/core/ops_binary.cpp
 
 CMakeFiles/minigrad.dir/core/ops_binary.cpp.i: cmake_force
@@ -142,7 +170,7 @@ CMakeFiles/minigrad.dir/core/ops_binary.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o: /work/main/core/ops_linalg.cpp
 CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o -MF CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o.d -o CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o -c /work/main/core/ops_linalg.cpp
 
 CMakeFiles/minigrad.dir/core/ops_linalg.cpp.i: cmake_force
@@ -156,7 +184,7 @@ CMakeFiles/minigrad.dir/core/ops_linalg.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o: /work/main/core/ops_reduce.cpp
 CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building CXX object CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o -MF CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o.d -o CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o -c /work/main/core/ops_reduce.cpp
 
 CMakeFiles/minigrad.dir/core/ops_reduce.cpp.i: cmake_force
@@ -170,7 +198,7 @@ CMakeFiles/minigrad.dir/core/ops_reduce.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/ops_unary.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/ops_unary.cpp.o: /work/main/core/ops_unary.cpp
 CMakeFiles/minigrad.dir/core/ops_unary.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/minigrad.dir/core/ops_unary.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building CXX object CMakeFiles/minigrad.dir/core/ops_unary.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/ops_unary.cpp.o -MF CMakeFiles/minigrad.dir/core/ops_unary.cpp.o.d -o CMakeFiles/minigrad.dir/core/ops_unary.cpp.o -c /work/main/core/ops_unary.cpp
 
 CMakeFiles/minigrad.dir/core/ops_unary.cpp.i: cmake_force
@@ -184,7 +212,7 @@ CMakeFiles/minigrad.dir/core/ops_unary.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/random.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/random.cpp.o: /work/main/core/random.cpp
 CMakeFiles/minigrad.dir/core/random.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building CXX object CMakeFiles/minigrad.dir/core/random.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building CXX object CMakeFiles/minigrad.dir/core/random.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/random.cpp.o -MF CMakeFiles/minigrad.dir/core/random.cpp.o.d -o CMakeFiles/minigrad.dir/core/random.cpp.o -c /work/main/core/random.cpp
 
 CMakeFiles/minigrad.dir/core/random.cpp.i: cmake_force
@@ -195,10 +223,38 @@ CMakeFiles/minigrad.dir/core/random.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/random.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/random.cpp -o CMakeFiles/minigrad.dir/core/random.cpp.s
 
+CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o: /work/main/core/safetensors_read.cpp
+CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o -MF CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o.d -o CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o -c /work/main/core/safetensors_read.cpp
+
+CMakeFiles/minigrad.dir/core/safetensors_read.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/core/safetensors_read.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/core/safetensors_read.cpp > CMakeFiles/minigrad.dir/core/safetensors_read.cpp.i
+
+CMakeFiles/minigrad.dir/core/safetensors_read.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/safetensors_read.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/safetensors_read.cpp -o CMakeFiles/minigrad.dir/core/safetensors_read.cpp.s
+
+CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o: /work/main/core/safetensors_write.cpp
+CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building CXX object CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o -MF CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o.d -o CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o -c /work/main/core/safetensors_write.cpp
+
+CMakeFiles/minigrad.dir/core/safetensors_write.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/core/safetensors_write.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/core/safetensors_write.cpp > CMakeFiles/minigrad.dir/core/safetensors_write.cpp.i
+
+CMakeFiles/minigrad.dir/core/safetensors_write.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/safetensors_write.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/safetensors_write.cpp -o CMakeFiles/minigrad.dir/core/safetensors_write.cpp.s
+
 CMakeFiles/minigrad.dir/core/shape.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/shape.cpp.o: /work/main/core/shape.cpp
 CMakeFiles/minigrad.dir/core/shape.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building CXX object CMakeFiles/minigrad.dir/core/shape.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building CXX object CMakeFiles/minigrad.dir/core/shape.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/shape.cpp.o -MF CMakeFiles/minigrad.dir/core/shape.cpp.o.d -o CMakeFiles/minigrad.dir/core/shape.cpp.o -c /work/main/core/shape.cpp
 
 CMakeFiles/minigrad.dir/core/shape.cpp.i: cmake_force
@@ -212,7 +268,7 @@ CMakeFiles/minigrad.dir/core/shape.cpp.s: cmake_force
 CMakeFiles/minigrad.dir/core/tensor.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/core/tensor.cpp.o: /work/main/core/tensor.cpp
 CMakeFiles/minigrad.dir/core/tensor.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building CXX object CMakeFiles/minigrad.dir/core/tensor.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building CXX object CMakeFiles/minigrad.dir/core/tensor.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/core/tensor.cpp.o -MF CMakeFiles/minigrad.dir/core/tensor.cpp.o.d -o CMakeFiles/minigrad.dir/core/tensor.cpp.o -c /work/main/core/tensor.cpp
 
 CMakeFiles/minigrad.dir/core/tensor.cpp.i: cmake_force
@@ -223,10 +279,24 @@ CMakeFiles/minigrad.dir/core/tensor.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/core/tensor.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/core/tensor.cpp -o CMakeFiles/minigrad.dir/core/tensor.cpp.s
 
+CMakeFiles/minigrad.dir/layers/linear.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/layers/linear.cpp.o: /work/main/layers/linear.cpp
+CMakeFiles/minigrad.dir/layers/linear.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building CXX object CMakeFiles/minigrad.dir/layers/linear.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/layers/linear.cpp.o -MF CMakeFiles/minigrad.dir/layers/linear.cpp.o.d -o CMakeFiles/minigrad.dir/layers/linear.cpp.o -c /work/main/layers/linear.cpp
+
+CMakeFiles/minigrad.dir/layers/linear.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/layers/linear.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/layers/linear.cpp > CMakeFiles/minigrad.dir/layers/linear.cpp.i
+
+CMakeFiles/minigrad.dir/layers/linear.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/layers/linear.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/layers/linear.cpp -o CMakeFiles/minigrad.dir/layers/linear.cpp.s
+
 CMakeFiles/minigrad.dir/layers/module.cpp.o: CMakeFiles/minigrad.dir/flags.make
 CMakeFiles/minigrad.dir/layers/module.cpp.o: /work/main/layers/module.cpp
 CMakeFiles/minigrad.dir/layers/module.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/minigrad.dir/layers/module.cpp.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building CXX object CMakeFiles/minigrad.dir/layers/module.cpp.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/layers/module.cpp.o -MF CMakeFiles/minigrad.dir/layers/module.cpp.o.d -o CMakeFiles/minigrad.dir/layers/module.cpp.o -c /work/main/layers/module.cpp
 
 CMakeFiles/minigrad.dir/layers/module.cpp.i: cmake_force
@@ -237,10 +307,40 @@ CMakeFiles/minigrad.dir/layers/module.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/layers/module.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/layers/module.cpp -o CMakeFiles/minigrad.dir/layers/module.cpp.s
 
+CMakeFiles/minigrad.dir/layers/relu.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/layers/relu.cpp.o: /work/main/layers/relu.cpp
+CMakeFiles/minigrad.dir/layers/relu.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building CXX object CMakeFiles/minigrad.dir/layers/relu.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/layers/relu.cpp.o -MF CMakeFiles/minigrad.dir/layers/relu.cpp.o.d -o CMakeFiles/minigrad.dir/layers/relu.cpp.o -c /work/main/layers/relu.cpp
+
+CMakeFiles/minigrad.dir/layers/relu.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/layers/relu.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/layers/relu.cpp > CMakeFiles/minigrad.dir/layers/relu.cpp.i
+
+CMakeFiles/minigrad.dir/layers/relu.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/layers/relu.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/layers/relu.cpp -o CMakeFiles/minigrad.dir/layers/relu.cpp.s
+
+CMakeFiles/minigrad.dir/layers/sequential.cpp.o: CMakeFiles/minigrad.dir/flags.make
+CMakeFiles/minigrad.dir/layers/sequential.cpp.o: /work/main/layers/sequential.cpp
+CMakeFiles/minigrad.dir/layers/sequential.cpp.o: CMakeFiles/minigrad.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building CXX object CMakeFiles/minigrad.dir/layers/sequential.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/minigrad.dir/layers/sequential.cpp.o -MF CMakeFiles/minigrad.dir/layers/sequential.cpp.o.d -o CMakeFiles/minigrad.dir/layers/sequential.cpp.o -c /work/main/layers/sequential.cpp
+
+CMakeFiles/minigrad.dir/layers/sequential.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad.dir/layers/sequential.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/layers/sequential.cpp > CMakeFiles/minigrad.dir/layers/sequential.cpp.i
+
+CMakeFiles/minigrad.dir/layers/sequential.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad.dir/layers/sequential.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/layers/sequential.cpp -o CMakeFiles/minigrad.dir/layers/sequential.cpp.s
+
 # Object files for target minigrad
 minigrad_OBJECTS = \
 "CMakeFiles/minigrad.dir/core/allocator.cpp.o" \
 "CMakeFiles/minigrad.dir/core/autograd.cpp.o" \
+"CMakeFiles/minigrad.dir/core/data_loader.cpp.o" \
+"CMakeFiles/minigrad.dir/core/data_sets.cpp.o" \
 "CMakeFiles/minigrad.dir/core/gradcheck.cpp.o" \
 "CMakeFiles/minigrad.dir/core/loss.cpp.o" \
 "CMakeFiles/minigrad.dir/core/ops_binary.cpp.o" \
@@ -248,15 +348,22 @@ minigrad_OBJECTS = \
 "CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o" \
 "CMakeFiles/minigrad.dir/core/ops_unary.cpp.o" \
 "CMakeFiles/minigrad.dir/core/random.cpp.o" \
+"CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o" \
+"CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o" \
 "CMakeFiles/minigrad.dir/core/shape.cpp.o" \
 "CMakeFiles/minigrad.dir/core/tensor.cpp.o" \
-"CMakeFiles/minigrad.dir/layers/module.cpp.o"
+"CMakeFiles/minigrad.dir/layers/linear.cpp.o" \
+"CMakeFiles/minigrad.dir/layers/module.cpp.o" \
+"CMakeFiles/minigrad.dir/layers/relu.cpp.o" \
+"CMakeFiles/minigrad.dir/layers/sequential.cpp.o"
 
 # External object files for target minigrad
 minigrad_EXTERNAL_OBJECTS =
 
 libminigrad.a: CMakeFiles/minigrad.dir/core/allocator.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/autograd.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/core/data_loader.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/core/data_sets.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/gradcheck.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/loss.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/ops_binary.cpp.o
@@ -264,12 +371,17 @@ libminigrad.a: CMakeFiles/minigrad.dir/core/ops_linalg.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/ops_reduce.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/ops_unary.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/random.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/core/safetensors_read.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/core/safetensors_write.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/shape.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/core/tensor.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/layers/linear.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/layers/module.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/layers/relu.cpp.o
+libminigrad.a: CMakeFiles/minigrad.dir/layers/sequential.cpp.o
 libminigrad.a: CMakeFiles/minigrad.dir/build.make
 libminigrad.a: CMakeFiles/minigrad.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Linking CXX static library libminigrad.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Linking CXX static library libminigrad.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/minigrad.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/minigrad.dir/link.txt --verbose=$(VERBOSE)
 

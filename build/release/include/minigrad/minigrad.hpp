@@ -5,6 +5,7 @@
 
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
+#include "core/data.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
 #include "core/loss.hpp"
@@ -13,4 +14,7 @@
 #include "core/safetensors.hpp"
 #include "core/shape.hpp"
 #include "core/tensor.hpp"
+#include "layers/linear.hpp"
 #include "layers/module.hpp"
+#include "layers/relu.hpp"
+#include "layers/sequential.hpp"

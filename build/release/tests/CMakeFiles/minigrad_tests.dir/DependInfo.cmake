@@ -8,7 +8,9 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/tests/test_data.cpp" "tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o" "gcc" "tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o.d"
   "/work/main/tests/test_main.cpp" "tests/CMakeFiles/minigrad_tests.dir/test_main.cpp.o" "gcc" "tests/CMakeFiles/minigrad_tests.dir/test_main.cpp.o.d"
+  "/work/main/tests/test_safetensors.cpp" "tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o" "gcc" "tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o.d"
   )
 
 # Targets to which this target links.

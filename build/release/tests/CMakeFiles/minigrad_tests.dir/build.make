@@ -83,21 +83,53 @@ tests/CMakeFiles/minigrad_tests.dir/test_main.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad_tests.dir/test_main.cpp.s"
 	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/test_main.cpp -o CMakeFiles/minigrad_tests.dir/test_main.cpp.s
 
+tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o: tests/CMakeFiles/minigrad_tests.dir/flags.make
+tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o: /work/main/tests/test_data.cpp
+tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o: tests/CMakeFiles/minigrad_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o -MF CMakeFiles/minigrad_tests.dir/test_data.cpp.o.d -o CMakeFiles/minigrad_tests.dir/test_data.cpp.o -c /work/main/tests/test_data.cpp
+
+tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad_tests.dir/test_data.cpp.i"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/test_data.cpp > CMakeFiles/minigrad_tests.dir/test_data.cpp.i
+
+tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad_tests.dir/test_data.cpp.s"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/test_data.cpp -o CMakeFiles/minigrad_tests.dir/test_data.cpp.s
+
+tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o: tests/CMakeFiles/minigrad_tests.dir/flags.make
+tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o: /work/main/tests/test_safetensors.cpp
+tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o: tests/CMakeFiles/minigrad_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o -MF CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o.d -o CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o -c /work/main/tests/test_safetensors.cpp
+
+tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.i"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/test_safetensors.cpp > CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.i
+
+tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.s"
+	cd /work/main/build/release/tests && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/test_safetensors.cpp -o CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.s
+
 # Object files for target minigrad_tests
 minigrad_tests_OBJECTS = \
-"CMakeFiles/minigrad_tests.dir/test_main.cpp.o"
+"CMakeFiles/minigrad_tests.dir/test_main.cpp.o" \
+"CMakeFiles/minigrad_tests.dir/test_data.cpp.o" \
+"CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o"
 
 # External object files for target minigrad_tests
 minigrad_tests_EXTERNAL_OBJECTS =
 
 tests/minigrad_tests: tests/CMakeFiles/minigrad_tests.dir/test_main.cpp.o
+tests/minigrad_tests: tests/CMakeFiles/minigrad_tests.dir/test_data.cpp.o
+tests/minigrad_tests: tests/CMakeFiles/minigrad_tests.dir/test_safetensors.cpp.o
 tests/minigrad_tests: tests/CMakeFiles/minigrad_tests.dir/build.make
 tests/minigrad_tests: libminigrad.a
 tests/minigrad_tests: /usr/lib/x86_64-linux-gnu/libfmt.so.9.1.0
 tests/minigrad_tests: /usr/lib/gcc/x86_64-linux-gnu/12/libgomp.so
 tests/minigrad_tests: /usr/lib/x86_64-linux-gnu/libpthread.a
 tests/minigrad_tests: tests/CMakeFiles/minigrad_tests.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking CXX executable minigrad_tests"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/release/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking CXX executable minigrad_tests"
 	cd /work/main/build/release/tests && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/minigrad_tests.dir/link.txt --verbose=$(VERBOSE)
 	cd /work/main/build/release/tests && /usr/bin/cmake -D TEST_TARGET=minigrad_tests -D TEST_EXECUTABLE=/work/main/build/release/tests/minigrad_tests -D TEST_EXECUTOR= -D TEST_WORKING_DIR=/work/main/build/release/tests -D TEST_SPEC= -D TEST_EXTRA_ARGS= -D TEST_PROPERTIES= -D TEST_PREFIX= -D TEST_SUFFIX= -D TEST_LIST=minigrad_tests_TESTS -D TEST_REPORTER= -D TEST_OUTPUT_DIR= -D TEST_OUTPUT_PREFIX= -D TEST_OUTPUT_SUFFIX= -D CTEST_FILE=/work/main/build/release/tests/minigrad_tests_tests-b12d07c.cmake -P /usr/lib/cmake/Catch2/CatchAddTests.cmake
 
