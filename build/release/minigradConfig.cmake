@@ -1,5 +1,0 @@
-include(CMakeFindDependencyMacro)
-find_dependency(Eigen3 3.4 NO_MODULE)
-find_dependency(fmt)
-find_dependency(OpenMP COMPONENTS CXX)
-include(${CMAKE_CURRENT_LIST_DIR}/minigradTargets.cmake)

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build/release/tests/minigrad_tests_tests-b12d07c.cmake")
-  include("/work/main/build/release/tests/minigrad_tests_tests-b12d07c.cmake")
-else()
-  add_test(minigrad_tests_NOT_BUILT-b12d07c minigrad_tests_NOT_BUILT-b12d07c)
-endif()
