@@ -1,0 +1,122 @@
+// add, sub, mul, div: gradients (float64 gradcheck, random upstream) for the same shape, a
+// scalar constant, a one-element tensor, a (C) vector over (N, C) and a (1, C, 1) tensor over
+// (N, C, L); forward values of broadcasting; the broadcast error of each op pinned.
+#include <catch2/catch.hpp>
+
+#include "check_gradient.hpp"
+#include "core/error.hpp"
+#include "core/ops.hpp"
+
+using mg::Shape;
+using mg::TensorD;
+using mg::testing::normal;
+using mg::testing::require_gradcheck;
+
+namespace {
+
+using BinaryOp = TensorD (*)(const TensorD&, const TensorD&);
+
+struct Case {
+  const char* name;
+  BinaryOp op;
+};
+
+const Case kOps[] = {{"add", &mg::add<double>},
+                     {"sub", &mg::sub<double>},
+                     {"mul", &mg::mul<double>},
+                     {"div", &mg::div<double>}};
+
+// The second operand of div is kept away from 0 (|b| >= 0.2).
+TensorD second_operand(const char* name, const Shape& s, mg::Generator& gen) {
+  return std::string(name) == "div" ? mg::testing::away_from_zero(s, gen) : normal(s, gen);
+}
+
+}  // namespace
+
+TEST_CASE("binary ops: gradcheck for operands of the same shape", "[ops][gradcheck]") {
+  mg::Generator gen(1);
+  for (const Case& c : kOps) {
+    for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}}) {
+      INFO(c.name << " at " << s.str());
+      auto f = [&](const std::vector<TensorD>& in) { return c.op(in[0], in[1]); };
+      require_gradcheck(f, {normal(s, gen), second_operand(c.name, s, gen)});
+    }
+  }
+}
+
+TEST_CASE("binary ops: gradcheck with broadcasting", "[ops][gradcheck]") {
+  mg::Generator gen(2);
+  // (a, b) shape pairs: a (C) vector over the rows of (N, C) from either side, a one-element
+  // tensor, and a per-channel (1, C, 1) tensor over (N, C, L).
+  const std::pair<Shape, Shape> pairs[] = {
+      {Shape{4, 3}, Shape{3}},          {Shape{3}, Shape{5, 3}},
+      {Shape{3, 4}, Shape{1}},          {Shape{2, 3, 4}, Shape{1, 3, 1}},
+      {Shape{1, 3, 1}, Shape{2, 3, 4}}, {Shape{2, 3, 4}, Shape{4}},
+      {Shape{2, 1, 4}, Shape{3, 1}}};
+  for (const Case& c : kOps) {
+    for (const auto& [sa, sb] : pairs) {
+      INFO(c.name << ": " << sa.str() << " with " << sb.str());
+      auto f = [&](const std::vector<TensorD>& in) { return c.op(in[0], in[1]); };
+      require_gradcheck(f, {normal(sa, gen), second_operand(c.name, sb, gen)});
+    }
+  }
+}
+
+TEST_CASE("binary ops: gradcheck with a scalar constant", "[ops][gradcheck]") {
+  mg::Generator gen(3);
+  using Fn = TensorD (*)(const TensorD&);
+  const std::pair<const char*, Fn> ops[] = {{"x + 2.5", [](const TensorD& x) { return x + 2.5; }},
+                                            {"1.5 - x", [](const TensorD& x) { return 1.5 - x; }},
+                                            {"x - 0.5", [](const TensorD& x) { return x - 0.5; }},
+                                            {"x * -0.7", [](const TensorD& x) { return x * -0.7; }},
+                                            {"x / 4", [](const TensorD& x) { return x / 4.0; }}};
+  for (const auto& [name, op] : ops) {
+    for (const Shape& s : {Shape{5}, Shape{3, 4}, Shape{2, 3, 4}}) {
+      INFO(name << " at " << s.str());
+      require_gradcheck([op](const std::vector<TensorD>& in) { return op(in[0]); },
+                        {normal(s, gen)});
+    }
+  }
+}
+
+TEST_CASE("binary ops: broadcast forward values", "[ops]") {
+  const TensorD a = TensorD::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  const TensorD row = TensorD::from_vector({10, 20, 30}, {3});
+  CHECK((a + row).to_vector() == std::vector<double>{11, 22, 33, 14, 25, 36});
+  CHECK((row - a).to_vector() == std::vector<double>{9, 18, 27, 6, 15, 24});
+  CHECK((a * row).shape() == Shape{2, 3});
+
+  // (2, 2, 2) * (1, 2, 1): channel c of every sample is scaled by b[c].
+  const TensorD x = TensorD::from_vector({1, 1, 1, 1, 2, 2, 2, 2}, {2, 2, 2});
+  const TensorD b = TensorD::from_vector({3, 5}, {1, 2, 1});
+  CHECK((x * b).to_vector() == std::vector<double>{3, 3, 5, 5, 6, 6, 10, 10});
+  CHECK((x / b).shape() == Shape{2, 2, 2});
+
+  // (2, 1) + (3) -> (2, 3): both operands stretch.
+  const TensorD col = TensorD::from_vector({100, 200}, {2, 1});
+  const TensorD v = TensorD::from_vector({1, 2, 3}, {3});
+  CHECK((col + v).to_vector() == std::vector<double>{101, 102, 103, 201, 202, 203});
+}
+
+TEST_CASE("binary ops: a broadcast operand's gradient is summed over the stretched dims", "[ops]") {
+  TensorD a = TensorD::zeros({2, 3}, true);
+  TensorD row = TensorD::zeros({3}, true);
+  mg::add(a, row).backward(TensorD::from_vector({1, 2, 3, 4, 5, 6}, {2, 3}));
+  CHECK(row.grad().to_vector() == std::vector<double>{5, 7, 9});
+  CHECK(a.grad().to_vector() == std::vector<double>{1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("binary ops: shapes that do not broadcast are refused", "[ops]") {
+  const TensorD a = TensorD::zeros({2, 3});
+  const TensorD b = TensorD::zeros({4});
+  REQUIRE_THROWS_AS(mg::add(a, b), mg::ShapeError);
+  REQUIRE_THROWS_WITH(mg::add(a, b),
+                      "add: expected shapes that broadcast (equal dims, or 1), got (2, 3) and (4)");
+  REQUIRE_THROWS_WITH(mg::sub(a, b),
+                      "sub: expected shapes that broadcast (equal dims, or 1), got (2, 3) and (4)");
+  REQUIRE_THROWS_WITH(mg::mul(b, a),
+                      "mul: expected shapes that broadcast (equal dims, or 1), got (4) and (2, 3)");
+  REQUIRE_THROWS_WITH(
+      mg::div(TensorD::zeros({2, 3, 4}), TensorD::zeros({2, 2, 4})),
+      "div: expected shapes that broadcast (equal dims, or 1), got (2, 3, 4) and (2, 2, 4)");
+}
