@@ -26,3 +26,8 @@ bench: build
 
 clean:
 	rm -rf build
+
+# Fuzz the checkpoint parser for SECONDS seconds (default 20): `make fuzz SECONDS=600`.
+.PHONY: fuzz
+fuzz:
+	scripts/fuzz.sh $(SECONDS)

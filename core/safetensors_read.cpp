@@ -21,8 +21,9 @@
 namespace mg::safetensors {
 namespace {
 
-// ordered_json keeps the header's key order, so tensors come back in the order they were written.
-using Json = nlohmann::ordered_json;
+// Plain json (a std::map per object): ordered_json would find keys by linear search, quadratic
+// in the number of tensors of a hostile header. File order is recovered from the data offsets.
+using Json = nlohmann::json;
 
 // The reference implementation refuses headers above 100 MB; a real header is a few hundred
 // bytes per tensor, so a bigger length field is corruption, refused before anything is allocated.
@@ -172,12 +173,13 @@ Entry parse_entry(const std::string& name, const Json& value, uint64_t data_size
 
 // The ranges must tile [0, data_size) exactly. Sorted by (begin, end), each must start where
 // the previous one ended: earlier is an overlap, later a gap. The spec forbids gaps so that no
-// bytes can hide in a checkpoint unseen by every reader. Returns the tensors in file order.
+// bytes can hide in a checkpoint unseen by every reader. Returns the tensors in file order
+// (empty tensors at the same offset stay in header order, which is by name).
 std::vector<std::size_t> check_tiling(const std::vector<Entry>& entries,
                                       const std::vector<Range>& ranges, uint64_t data_size) {
   std::vector<std::size_t> order(entries.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return std::pair(ranges[a].begin, ranges[a].end) < std::pair(ranges[b].begin, ranges[b].end);
   });
   uint64_t covered = 0;  // the data section is tiled up to here

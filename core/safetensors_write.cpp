@@ -19,7 +19,7 @@
 namespace mg::safetensors {
 namespace {
 
-// ordered_json writes keys in insertion order, so the header lists tensors in data order.
+// ordered_json keeps a tensor's fields in the spec's order: dtype, shape, data_offsets.
 using Json = nlohmann::ordered_json;
 
 std::atomic<testing::FailPoint> g_fail_point{testing::FailPoint::None};
@@ -129,23 +129,27 @@ void sync_folder(const std::string& path) {
 }  // namespace
 
 std::vector<std::byte> serialize(const File& file) {
-  Json header = Json::object();
-  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  // The header is written entry by entry rather than as one JSON object, so that it lists the
+  // tensors in data order (std::map would sort them by name) in time linear in their number.
+  std::vector<std::string> items;  // "key":value, one per metadata block and tensor
   std::set<std::string_view> names;
   uint64_t data_size = 0;
-  for (const Entry& entry : file.tensors) {
-    check_entry(entry, names);
-    header[entry.name] = {{"dtype", std::string(dtype_name(entry.dtype))},
-                          {"shape", entry.shape},
-                          {"data_offsets", {data_size, data_size + entry.data.size()}}};
-    data_size += entry.data.size();
-  }
-  std::string text;
   try {
-    text = header.dump();
+    if (!file.metadata.empty()) {
+      items.push_back("\"__metadata__\":" + nlohmann::json(file.metadata).dump());
+    }
+    for (const Entry& entry : file.tensors) {
+      check_entry(entry, names);
+      const Json fields = {{"dtype", std::string(dtype_name(entry.dtype))},
+                           {"shape", entry.shape},
+                           {"data_offsets", {data_size, data_size + entry.data.size()}}};
+      items.push_back(Json(entry.name).dump() + ":" + fields.dump());
+      data_size += entry.data.size();
+    }
   } catch (const Json::type_error& e) {  // a name or metadata string that is not UTF-8
     fail<CheckpointError>("safetensors: cannot write a header with invalid UTF-8: {}", e.what());
   }
+  std::string text = fmt::format("{{{}}}", fmt::join(items, ","));
   // Spaces pad the header to a multiple of 8, so the data section starts 8-byte aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
