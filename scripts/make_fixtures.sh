@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Regenerates the PyTorch reference data in tests/fixtures/ (needs Debian's python3-torch).
+# The C++ build and tests only read the committed JSON; they never need Python.
+# One line per generator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+/usr/bin/python3 scripts/fixtures_ops.py
