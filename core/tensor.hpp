@@ -119,6 +119,8 @@ class BasicTensor {
   BasicTensor alias(const Shape& shape) const;     // same values (shared) seen with another shape
   const std::vector<BasicTensor>& inputs() const;  // the graph's edges (to_dot, tests)
   bool same_as(const BasicTensor& other) const { return node_ == other.node_; }
+  // The node's address: equal for handles of the same tensor; a key for graph walks (to_dot).
+  const void* id() const { return node_.get(); }
 
   // ---- for op and layer authors ----
   // Records this tensor as the output of `op` on `inputs`, with its backward. Call it after the
