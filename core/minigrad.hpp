@@ -15,6 +15,8 @@
 #include "core/shape.hpp"
 #include "core/tensor.hpp"
 #include "layers/linear.hpp"
+#include "layers/batchnorm1d.hpp"
+#include "layers/gradcheck_module.hpp"
 #include "layers/module.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
