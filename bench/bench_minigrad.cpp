@@ -1,0 +1,253 @@
+// minigrad's side of `make bench`: a worker that times one case per request (protocol in
+// bench/timing.hpp); bench/bench.py sends it the same cases as the PyTorch workers, interleaved.
+//
+//   bench_minigrad            serve requests on stdin
+//   bench_minigrad --rss      train train_mlp's network for 20 epochs in this fresh process and
+//                             print VmRSS after every epoch, VmHWM and OS allocations per epoch
+//   bench_minigrad --profile CASE SECONDS   one case, 1 thread (under valgrind --tool=callgrind)
+//   bench_minigrad --all      no driver (no Python): run every case and print minigrad's table
+//
+// Cases (shapes as NxC or NxCxL): triad, bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
+// bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}.
+#include <malloc.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <Eigen/Core>
+
+#include "bench/timing.hpp"
+#include "core/allocator.hpp"
+#include "core/autograd.hpp"
+#include "core/data.hpp"
+#include "core/loss.hpp"
+#include "core/random.hpp"
+#include "layers/batchnorm1d.hpp"
+#include "layers/batchnorm1d_reference.hpp"
+#include "layers/linear.hpp"
+#include "layers/relu.hpp"
+#include "layers/sequential.hpp"
+#include "optim/sgd.hpp"
+
+namespace {
+
+using mg::Tensor;
+
+void set_threads(int threads) {
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(threads);
+}
+
+mg::Shape shape_of(const std::vector<int64_t>& d) {
+  if (d.size() == 2) return mg::Shape{d[0], d[1]};
+  if (d.size() == 3) return mg::Shape{d[0], d[1], d[2]};
+  throw std::invalid_argument("expected NxC or NxCxL");
+}
+
+// STREAM's triad a = b + s * c over arrays far larger than the caches: the bandwidth a
+// streaming kernel can reach on this machine with this many threads (12 bytes per element).
+std::string triad(int threads, double min_seconds) {
+  const int64_t n = int64_t{1} << 25;  // 128 MiB per array
+  std::vector<float> a(n, 0.f), b(n, 1.f), c(n, 2.f);
+  const float s = 3.f;
+  auto run = [&] {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+  };
+  const bench::Timing t = bench::time_case([] {}, run, min_seconds, 5, 200);
+  return bench::Json()
+      .num("us", t.median_us)
+      .num("reps", t.reps)
+      .num("gbps", 12.0 * n / (t.median_us * 1e3))
+      .text();
+}
+
+// Times a case and reports the OS allocations per repetition seen while timing.
+std::string timed(const std::function<void()>& setup, const std::function<void()>& run,
+                  double min_seconds) {
+  for (int i = 0; i < 3; ++i) {  // the first steps fill the allocator's cache (and SGD's buffers)
+    setup();
+    run();
+  }
+  const int64_t before = mg::allocator_stats().os_allocations;
+  const bench::Timing t = bench::time_case(setup, run, min_seconds);
+  const int64_t after = mg::allocator_stats().os_allocations;
+  // Counted over time_case's own warm-up and its timed repetitions: all steady state.
+  return bench::Json()
+      .num("us", t.median_us)
+      .num("reps", t.reps)
+      .num("os_allocs", static_cast<double>(after - before))
+      .text();
+}
+
+// Bytes a forward leaves alive for its backward, output excluded: tensor buffers (the caching
+// allocator's bytes in use) plus every other heap block (graph nodes, closures, saved vectors).
+// Measured after a warm-up, so the tensor buffers come from the cache and do not show up twice.
+int64_t bytes_kept(const std::function<Tensor()>& forward) {
+  for (int i = 0; i < 3; ++i) forward();
+  const int64_t tensors0 = mg::allocator_stats().bytes_in_use;
+  const int64_t heap0 = static_cast<int64_t>(mallinfo2().uordblks);
+  Tensor y = forward();
+  const int64_t tensors1 = mg::allocator_stats().bytes_in_use;
+  const int64_t heap1 = static_cast<int64_t>(mallinfo2().uordblks);
+  const int64_t output = y.numel() * static_cast<int64_t>(sizeof(float));
+  return (tensors1 - tensors0) + (heap1 - heap0) - output;
+}
+
+std::string bn_case(const std::string& kind, const std::vector<int64_t>& dims, double min_seconds) {
+  mg::Generator gen(1);
+  const mg::Shape shape = shape_of(dims);
+  const int64_t C = dims[1];
+  Tensor x = Tensor::randn(shape, gen, /*requires_grad=*/true);
+  Tensor dy = Tensor::randn(shape, gen);
+  mg::nn::BatchNorm1d bn(C);
+  bn.weight.flat().setRandom();
+  bn.bias.flat().setRandom();
+  Tensor y;
+
+  if (kind == "bn_train_fwd") return timed([] {}, [&] { y = bn.forward(x); }, min_seconds);
+  if (kind == "bn_train_bwd")
+    return timed([&] { y = bn.forward(x); }, [&] { y.backward(dy); }, min_seconds);
+  if (kind == "bn_train_fwdbwd")
+    return timed([] {}, [&] { bn.forward(x).backward(dy); }, min_seconds);
+  if (kind == "bn_eval_fwd") {
+    bn.eval();
+    return timed([] {},
+                 [&] {
+                   mg::NoGradGuard no_grad;
+                   y = bn.forward(x);
+                 },
+                 min_seconds);
+  }
+  if (kind == "bn_composed_fwdbwd") {
+    return timed([] {},
+                 [&] { mg::nn::batchnorm1d_composed(x, bn.weight, bn.bias, 1e-5).backward(dy); },
+                 min_seconds);
+  }
+  if (kind == "bn_saved_bytes") {
+    const int64_t fused = bytes_kept([&] { return bn.forward(x); });
+    const int64_t composed =
+        bytes_kept([&] { return mg::nn::batchnorm1d_composed(x, bn.weight, bn.bias, 1e-5); });
+    return bench::Json()
+        .num("fused_bytes", static_cast<double>(fused))
+        .num("composed_bytes", static_cast<double>(composed))
+        .text();
+  }
+  return bench::Json().str("skip", "unknown case " + kind).text();
+}
+
+// in -> hidden (BN, ReLU) -> hidden (BN, ReLU) -> classes, as in examples/train_mlp.
+mg::nn::Sequential make_mlp(int64_t in, int64_t hidden, int64_t classes, mg::Generator& gen) {
+  mg::nn::Sequential net;
+  net.push_back(mg::nn::Linear(in, hidden, {}, gen));
+  net.push_back(mg::nn::BatchNorm1d(hidden));
+  net.push_back(mg::nn::ReLU());
+  net.push_back(mg::nn::Linear(hidden, hidden, {}, gen));
+  net.push_back(mg::nn::BatchNorm1d(hidden));
+  net.push_back(mg::nn::ReLU());
+  net.push_back(mg::nn::Linear(hidden, classes, {}, gen));
+  return net;
+}
+
+std::string mlp_case(const std::string& size, double min_seconds) {
+  const bench::MlpSize m = bench::mlp_size(size);
+  mg::Generator gen(2);
+  mg::nn::Sequential net = make_mlp(m.in, m.hidden, m.classes, gen);
+  mg::optim::SGD opt(net.parameters(), {.lr = 0.01, .momentum = 0.9});
+  const Tensor x = Tensor::randn(mg::Shape{m.batch, m.in}, gen);
+  std::vector<int64_t> y(static_cast<size_t>(m.batch));
+  for (int64_t& label : y)
+    label = static_cast<int64_t>(gen.below(static_cast<uint64_t>(m.classes)));
+  // One training step: zero_grad, forward, cross-entropy, backward, SGD with momentum.
+  auto step = [&] {
+    opt.zero_grad();
+    Tensor loss = mg::nn::cross_entropy(net.forward(x), y);
+    loss.backward();
+    opt.step();
+  };
+  const double reps_seconds = size == "L" ? std::max(min_seconds, 1.0) : min_seconds;
+  return timed([] {}, step, reps_seconds);
+}
+
+std::string run_case(const std::string& name, int threads, double min_seconds) {
+  set_threads(threads);
+  const auto [kind, arg] = bench::split_case(name);
+  if (kind == "triad") return triad(threads, min_seconds);
+  if (kind == "mlp_step") return mlp_case(arg, min_seconds);
+  if (kind.rfind("bn_", 0) == 0) return bn_case(kind, bench::parse_dims(arg), min_seconds);
+  return bench::Json().str("skip", "unknown case " + name).text();
+}
+
+// train_mlp's default run (3 spiral arms, 1500 samples, 2 -> 64 -> 64 -> 3 with BN, batch 32,
+// SGD lr 0.1, momentum 0.9, weight decay 5e-4) for 20 epochs, reporting memory per epoch.
+int rss_run() {
+  set_threads(1);
+  const mg::data::Dataset all = mg::data::make_spirals(1500, 3, 0.2, 0);
+  const auto [train, test] = mg::data::train_test_split(all, 0.2, 0);
+  mg::data::DataLoader loader(train, {.batch_size = 32, .shuffle = true, .drop_last = false});
+  mg::Generator gen(0);
+  mg::nn::Sequential net = make_mlp(2, 64, 3, gen);
+  mg::optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+  std::string rss = "[", allocs = "[";
+  int64_t steps = 0;
+  for (int epoch = 0; epoch < 20; ++epoch) {
+    const int64_t os0 = mg::allocator_stats().os_allocations;
+    net.train();
+    for (const mg::data::Batch& b : loader) {
+      opt.zero_grad();
+      mg::nn::cross_entropy(net.forward(b.x), b.y).backward();
+      opt.step();
+      ++steps;
+    }
+    net.eval();
+    {
+      mg::NoGradGuard no_grad;
+      net.forward(test.x);
+    }
+    const int64_t os1 = mg::allocator_stats().os_allocations;
+    if (epoch > 0) {
+      rss.append(", ");
+      allocs.append(", ");
+    }
+    rss.append(std::to_string(bench::memory_status_kib()["VmRSS"]));
+    allocs.append(std::to_string(os1 - os0));
+  }
+  std::cout << bench::Json()
+                   .raw("rss_kib_per_epoch", rss + "]")
+                   .raw("os_allocs_per_epoch", allocs + "]")
+                   .num("steps_per_epoch", static_cast<double>(steps / 20))
+                   .num("hwm_kib", static_cast<double>(bench::memory_status_kib()["VmHWM"]))
+                   .text()
+            << std::endl;
+  return 0;
+}
+
+// Without Python: every minigrad case, one line each.
+int run_all() {
+  std::vector<std::string> cases = {"triad"};
+  for (const char* s : {"32x10", "256x256", "1024x512", "4096x1024", "16384x256", "64x128x256"})
+    for (const char* k : {"bn_train_fwd", "bn_train_bwd", "bn_train_fwdbwd", "bn_eval_fwd",
+                          "bn_composed_fwdbwd", "bn_saved_bytes"})
+      cases.push_back(std::string(k) + ":" + s);
+  for (const char* s : {"S", "M", "L"}) cases.push_back(std::string("mlp_step:") + s);
+  std::cout << "PyTorch is not available (no python3 driver): minigrad's side only.\n";
+  for (const std::string& c : cases)
+    for (int threads : {1, 2})
+      std::cout << c << " threads=" << threads << " " << run_case(c, threads, 0.2) << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--rss") == 0) return rss_run();
+  if (argc > 1 && std::strcmp(argv[1], "--all") == 0) return run_all();
+  if (argc > 3 && std::strcmp(argv[1], "--profile") == 0) {  // for valgrind --tool=callgrind
+    const double seconds = std::atof(argv[3]);
+    std::cout << run_case(argv[2], 1, seconds) << std::endl;
+    return 0;
+  }
+  return bench::serve(run_case);
+}
