@@ -17,6 +17,7 @@
 #include "layers/linear.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/gradcheck_module.hpp"
+#include "layers/checkpoint.hpp"
 #include "layers/module.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
