@@ -32,9 +32,9 @@ void save(nn::Module& module, const std::string& path,
           const std::map<std::string, std::string>& metadata) {
   st::File file;
   file.metadata = metadata;
-  file.metadata["format"] = "minigrad";
-  file.metadata["format_version"] = kCheckpointFormatVersion;
-  file.metadata["architecture"] = module.repr();
+  file.metadata.insert_or_assign("format", std::string("minigrad"));
+  file.metadata.insert_or_assign("format_version", std::string(kCheckpointFormatVersion));
+  file.metadata.insert_or_assign("architecture", module.repr());
   for (const auto& [name, value] : module.state_dict()) {
     if (const auto* t = std::get_if<Tensor>(&value)) {
       std::vector<int64_t> shape(t->shape().begin(), t->shape().end());
