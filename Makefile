@@ -14,7 +14,7 @@ test: build
 	ctest --preset release
 
 demo: build
-	./build/release/examples/demo
+	./build/release/examples/train_mlp --compare-bn
 
 asan: deps
 	@cmake --preset asan >/dev/null

@@ -1,0 +1,160 @@
+// The command line, through CLI11: each flag once, with its help text, default and check.
+#include "flags.hpp"
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+namespace train_mlp {
+namespace {
+
+// argv as one line a shell would run again: arguments with spaces or quotes are single-quoted.
+std::string join_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg.find_first_of(" \t\"'$\\;&|<>*?()") != std::string::npos) {
+      std::string quoted = "'";
+      for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      arg = quoted + "'";
+    }
+    line += (i ? " " : "") + arg;
+  }
+  return line;
+}
+
+// A check for a real-valued flag: "Value 1.5 not in [0, 0.999]" (CLI11's own Range prints its
+// bounds with six decimals). With open_low the lower bound is excluded: "(0, 100]".
+CLI::Validator number_in(double lo, double hi, bool open_low = false) {
+  const std::string range = fmt::format("{}{:g}, {:g}]", open_low ? "(" : "[", lo, hi);
+  return CLI::Validator(
+      [=](std::string& text) {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v))
+          return fmt::format("Value {} is not a number", text);
+        const bool ok = (open_low ? v > lo : v >= lo) && v <= hi;
+        return ok ? std::string() : fmt::format("Value {} not in {}", text, range);
+      },
+      range);
+}
+
+}  // namespace
+
+double default_noise(const std::string& dataset) {
+  if (dataset == "moons") return 0.1;
+  if (dataset == "blobs") return 0.5;
+  if (dataset == "circles") return 0.05;
+  return 0.04;  // spirals: the arms are 1/(3 classes) apart along a ray
+}
+
+double Config::noise_or_default() const {
+  return noise ? *noise : default_noise(dataset);
+}
+
+ParseResult parse_flags(int argc, char** argv) {
+  ParseResult result;
+  Config& c = result.config;
+  c.command_line = join_command_line(argc, argv);
+
+  CLI::App app(
+      "Trains a small MLP (Linear -> BatchNorm1d -> ReLU blocks, then Linear) with SGD on a 2-D "
+      "synthetic data set, and writes its metrics, plots, graph and checkpoint to --out.",
+      "train_mlp");
+  app.get_formatter()->column_width(34);
+
+  double noise = 0;
+  app.add_option("--dataset", c.dataset, "Data set")
+      ->check(CLI::IsMember({"spirals", "moons", "blobs", "circles"}))
+      ->capture_default_str();
+  app.add_option("--samples", c.samples, "Points in the data set (train + test)")
+      ->check(CLI::Range(int64_t{10}, int64_t{10'000'000}))
+      ->capture_default_str();
+  CLI::Option* noise_opt =
+      app.add_option("--noise", noise,
+                     "Std of the Gaussian noise on each coordinate [default: spirals 0.04, moons "
+                     "0.1, blobs 0.5, circles 0.05]")
+          ->check(number_in(0, 10));
+  app.add_option("--classes", c.classes, "Classes (spirals, blobs, circles; moons has 2)")
+      ->check(CLI::Range(int64_t{2}, int64_t{64}))
+      ->capture_default_str();
+  app.add_option("--hidden", c.hidden, "Hidden layer widths, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->capture_default_str();
+  bool no_bn_flag = false;
+  CLI::Option* no_bn =
+      app.add_flag("--no-bn", no_bn_flag, "Leave out BatchNorm1d (Linear -> ReLU blocks)");
+  app.add_option("--epochs", c.epochs, "Passes over the training set")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
+      ->capture_default_str();
+  app.add_option("--batch-size", c.batch_size,
+                 "Samples per SGD step (>= 2: BatchNorm needs two values per feature)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--lr", c.lr, "Learning rate")
+      ->check(number_in(0, 100, true))
+      ->capture_default_str();
+  app.add_option("--momentum", c.momentum, "SGD momentum")
+      ->check(number_in(0, 0.999))
+      ->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay,
+                 "L2 penalty on Linear weights (not on biases or BatchNorm's gamma and beta)")
+      ->check(number_in(0, 1))
+      ->capture_default_str();
+  app.add_option("--schedule", c.schedule,
+                 "Learning-rate schedule: none, step (x0.1 at 1/2 and 3/4 of the epochs), "
+                 "cosine (to 0)")
+      ->check(CLI::IsMember({"none", "step", "cosine"}))
+      ->capture_default_str();
+  app.add_option("--seed", c.seed, "Seed of the data, the initial weights and the batch order")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "Threads for Eigen's matrix products")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--out", c.out, "Output folder [default: runs/<dataset>-<YYYYmmdd-HHMMSS>]");
+  CLI::Option* resume = app.add_option("--resume", c.resume,
+                                       "Continue training from this checkpoint (model weights "
+                                       "and epoch; the momentum starts afresh)")
+                            ->check(CLI::ExistingFile);
+  CLI::Option* eval_only = app.add_option("--eval-only", c.eval_only,
+                                          "Evaluate this checkpoint on the test set; no training")
+                               ->check(CLI::ExistingFile);
+  CLI::Option* compare = app.add_flag(
+      "--compare-bn", c.compare_bn,
+      "Train the same net with and without BatchNorm from the same seed, side by side");
+  app.add_flag("--detect-anomaly", c.detect_anomaly,
+               "Check every op's output and gradient for NaN/Inf and name the first culprit");
+  app.add_flag("--brief", c.quiet_notes, "Print the table only, without the explanations");
+  resume->excludes(eval_only);
+  compare->excludes(no_bn)->excludes(resume)->excludes(eval_only);
+
+  try {
+    app.parse(argc, argv);
+    c.batchnorm = !no_bn_flag;
+    if (noise_opt->count() > 0) c.noise = noise;
+    // Checks between flags, with the same "what was expected, what came" messages.
+    if (c.dataset == "moons" && c.classes != 2) {
+      if (app.get_option("--classes")->count() > 0)
+        throw CLI::ValidationError("--classes",
+                                   fmt::format("moons has 2 classes, got --classes {}", c.classes));
+      c.classes = 2;
+    }
+    if (c.samples < 4 * c.classes) {
+      throw CLI::ValidationError(
+          "--samples", fmt::format("expected at least 4 per class ({} for {} classes), got {}",
+                                   4 * c.classes, c.classes, c.samples));
+    }
+    const auto train_size =
+        c.samples - static_cast<int64_t>(static_cast<double>(c.samples) * c.test_fraction + 0.5);
+    if (c.batch_size > train_size) {
+      throw CLI::ValidationError("--batch-size",
+                                 fmt::format("expected at most the {} training samples, got {}",
+                                             train_size, c.batch_size));
+    }
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints the help, or the error and a hint
+    result.exit_code = code == 0 ? 0 : 2;
+  }
+  return result;
+}
+
+}  // namespace train_mlp

@@ -1,0 +1,40 @@
+#include "metrics.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace train_mlp {
+namespace {
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+}
+
+}  // namespace
+
+void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochMetrics>& rows) {
+  std::string text = "epoch,train_loss,train_acc,test_loss,test_acc,lr\n";
+  for (const EpochMetrics& m : rows) {
+    text += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.8g}\n", m.epoch, m.train_loss,
+                        m.train_acc, m.test_loss, m.test_acc, m.lr);
+  }
+  write_text(path, text);
+}
+
+void write_timing_csv(const std::filesystem::path& path, const std::vector<EpochMetrics>& rows) {
+  std::string text = "epoch,seconds\n";
+  for (const EpochMetrics& m : rows) text += fmt::format("{},{:.4f}\n", m.epoch, m.seconds);
+  write_text(path, text);
+}
+
+std::optional<int64_t> epochs_to_reach(const std::vector<EpochMetrics>& rows, double threshold) {
+  for (const EpochMetrics& m : rows)
+    if (m.test_acc >= threshold) return m.epoch;
+  return std::nullopt;
+}
+
+}  // namespace train_mlp

@@ -1,0 +1,171 @@
+#include "svg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace train_mlp {
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+// A tick label without trailing zeros: 0.5, 10, 1e-05.
+std::string tick_label(double v) {
+  if (std::abs(v) < 1e-12) return "0";
+  return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
+Svg::Svg(double width, double height) : width_(width), height_(height) {}
+
+void Svg::rect(double x, double y, double w, double h, const std::string& fill,
+               const std::string& extra) {
+  body_ += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+      "fill=\"{}\" {}/>\n",
+      x, y, w, h, fill, extra);
+}
+
+void Svg::line(double x1, double y1, double x2, double y2, const std::string& stroke, double width,
+               const std::string& extra) {
+  body_ += fmt::format(
+      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+      "stroke-width=\"{}\" {}/>\n",
+      x1, y1, x2, y2, stroke, width, extra);
+}
+
+void Svg::polyline(const std::vector<double>& xs, const std::vector<double>& ys,
+                   const std::string& stroke, double width, const std::string& extra) {
+  std::string points;
+  for (std::size_t i = 0; i < xs.size() && i < ys.size(); ++i)
+    points += fmt::format("{:.1f},{:.1f} ", xs[i], ys[i]);
+  body_ += fmt::format(
+      "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
+      "stroke-linejoin=\"round\" {}/>\n",
+      points, stroke, width, extra);
+}
+
+void Svg::circle(double cx, double cy, double r, const std::string& fill,
+                 const std::string& extra) {
+  body_ += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\" {}/>\n", cx, cy, r,
+                       fill, extra);
+}
+
+void Svg::text(double x, double y, const std::string& text, double size, const std::string& anchor,
+               const std::string& extra) {
+  body_ += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"{}\" {}>{}</text>\n", x, y,
+      size, anchor, extra, escape(text));
+}
+
+std::string Svg::str() const {
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{2}</svg>\n",
+      width_, height_, body_);
+}
+
+void Svg::save(const std::filesystem::path& path) const {
+  std::ofstream out(path, std::ios::binary);
+  out << str();
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int target_count) {
+  if (!(hi > lo)) return {lo};
+  const double raw = (hi - lo) / target_count;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = power;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * power;
+    if (step >= raw) break;
+  }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  return ticks;
+}
+
+void line_chart(Svg& svg, double x, double y, double w, double h, const ChartLabels& labels,
+                const std::vector<Series>& series) {
+  // The plot area inside the box leaves room for the title, tick labels and axis labels.
+  const double left = x + 55, top = y + 30, right = x + w - 12, bottom = y + h - 40;
+  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
+  for (const Series& s : series) {
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
+      y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
+    }
+  }
+  if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;  // nothing to draw
+  if (x_hi == x_lo) x_hi = x_lo + 1;
+  if (y_hi == y_lo) y_hi = y_lo + 1;
+  const std::vector<double> x_ticks = nice_ticks(x_lo, x_hi);
+  // The y range is widened to whole ticks, so no curve runs along the frame between two ticks.
+  std::vector<double> y_ticks = nice_ticks(y_lo, y_hi);
+  if (y_ticks.size() > 1) {
+    const double step = y_ticks[1] - y_ticks[0];
+    if (y_ticks.front() > y_lo) y_ticks.insert(y_ticks.begin(), y_ticks.front() - step);
+    if (y_ticks.back() < y_hi) y_ticks.push_back(y_ticks.back() + step);
+    y_lo = y_ticks.front(), y_hi = y_ticks.back();
+  }
+  auto px = [&](double v) { return left + (v - x_lo) / (x_hi - x_lo) * (right - left); };
+  auto py = [&](double v) { return bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top); };
+
+  svg.text(x + w / 2, y + 18, labels.title, 14, "middle", "font-weight=\"bold\"");
+  for (double t : x_ticks) {
+    svg.line(px(t), top, px(t), bottom, "#e5e5e5");
+    svg.text(px(t), bottom + 15, tick_label(t), 11, "middle", "fill=\"#444\"");
+  }
+  for (double t : y_ticks) {
+    svg.line(left, py(t), right, py(t), "#e5e5e5");
+    svg.text(left - 6, py(t) + 4, tick_label(t), 11, "end", "fill=\"#444\"");
+  }
+  svg.rect(left, top, right - left, bottom - top, "none", "stroke=\"#888\"");
+  svg.text((left + right) / 2, bottom + 32, labels.x_label, 12, "middle");
+  svg.text(x + 14, (top + bottom) / 2, labels.y_label, 12, "middle",
+           fmt::format("transform=\"rotate(-90 {:.1f} {:.1f})\"", x + 14, (top + bottom) / 2));
+
+  for (const Series& s : series) {
+    std::vector<double> xs, ys;
+    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      xs.push_back(px(s.x[i]));
+      ys.push_back(py(s.y[i]));
+    }
+    svg.polyline(xs, ys, s.color, 2, s.dashed ? "stroke-dasharray=\"6 4\"" : "");
+  }
+  // Legend: one row per series, top right, on a white backing so it stays readable.
+  const double row = 16, legend_w = 150;
+  const double lx = right - legend_w - 8, ly = top + 8;
+  svg.rect(lx, ly, legend_w, row * static_cast<double>(series.size()) + 6, "white",
+           "fill-opacity=\"0.85\" stroke=\"#ccc\"");
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const double ry = ly + 12 + row * static_cast<double>(i);
+    svg.line(lx + 6, ry - 4, lx + 30, ry - 4, series[i].color, 2,
+             series[i].dashed ? "stroke-dasharray=\"6 4\"" : "");
+    svg.text(lx + 36, ry, series[i].label, 11);
+  }
+}
+
+}  // namespace train_mlp
