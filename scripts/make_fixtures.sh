@@ -5,3 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/fixtures_ops.py
+/usr/bin/python3 scripts/fixtures_layers.py
+/usr/bin/python3 scripts/fixtures_optim.py
+/usr/bin/python3 scripts/fixtures_training.py
