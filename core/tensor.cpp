@@ -301,6 +301,14 @@ typename BasicTensor<T>::ArrayMap BasicTensor<T>::grad_flat() {
 }
 
 template <typename T>
+typename BasicTensor<T>::GradBuffer BasicTensor<T>::grad_buffer() {
+  detail::Node<T>& n = node();
+  if (n.grad) return {n.grad->data->ptr, true};
+  n.grad = detail::make_node<T>(n.shape);
+  return {n.grad->data->ptr, false};
+}
+
+template <typename T>
 typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() {
   detail::Node<T>& g = grad_node();
   auto [rows, cols] = matrix_dims(g.shape);

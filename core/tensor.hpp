@@ -130,6 +130,14 @@ class BasicTensor {
   // The gradient buffer, created as zeros on first use, to accumulate into in a backward.
   ArrayMap grad_flat();
   MatrixMap grad_matrix();
+  // For a kernel that writes every element of the gradient in one pass: the buffer, and whether
+  // to add into it (it holds earlier contributions) or assign (it was just created and is
+  // uninitialised). Saves grad_flat()'s zero-fill, and the read of those zeros, on a fresh one.
+  struct GradBuffer {
+    T* data;
+    bool accumulate;
+  };
+  GradBuffer grad_buffer();
 
  private:
   explicit BasicTensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}

@@ -1,5 +1,7 @@
-// BatchNorm1d: the forward, the fused hand-derived backward right below it, and the kernels.
-// The derivation, step by step, is in docs/batchnorm.md.
+// BatchNorm1d: the forward, and the fused hand-derived backward right below it. The loops are
+// in batchnorm1d_kernels.cpp: a plain reference version of each, and the cache-blocked fast one
+// called here (tests/test_kernels.cpp proves them equal). The derivation, step by step, is in
+// docs/batchnorm.md.
 //
 // Legend: N = batch, C = features (channels), L = length (L = 1 for (N, C) input),
 //         n = N * L values per channel, c = a channel, i = an element of x in memory order.
@@ -9,90 +11,12 @@
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "layers/batchnorm1d_kernels.hpp"
 
 namespace mg::nn {
 namespace {
 
-// x seen as (N, C, L), row-major: element (b, c, l) is at (b * C + c) * L + l.
-struct Layout {
-  int64_t N, C, L;
-  int64_t n() const { return N * L; }
-};
-
-// ---- kernels: each streams x once, keeping one accumulator per channel ----
-// For (N, C) the inner loop walks a row's C contiguous channels (vectorised across channels);
-// for (N, C, L) it walks a contiguous run of L values of one channel.
-
-// Two passes, accumulated in double: mean[c] = sum(x) / n, then m2[c] = sum((x - mean)^2).
-// Never E[x^2] - E[x]^2, which cancels catastrophically when |mean| >> std.
-template <typename T>
-void channel_stats(const T* x, Layout s, double* mean, double* m2) {  // x: (N, C, L); mean, m2: (C)
-  std::fill_n(mean, s.C, 0.0);
-  std::fill_n(m2, s.C, 0.0);
-  for (int64_t b = 0; b < s.N; ++b)
-    for (int64_t c = 0; c < s.C; ++c) {
-      const T* run = x + (b * s.C + c) * s.L;
-      double sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t l = 0; l < s.L; ++l) sum += run[l];
-      mean[c] += sum;
-    }
-  for (int64_t c = 0; c < s.C; ++c) mean[c] /= static_cast<double>(s.n());
-  for (int64_t b = 0; b < s.N; ++b)
-    for (int64_t c = 0; c < s.C; ++c) {
-      const T* run = x + (b * s.C + c) * s.L;
-      double sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t l = 0; l < s.L; ++l) sum += (run[l] - mean[c]) * (run[l] - mean[c]);
-      m2[c] += sum;
-    }
-}
-
-// Calls f(c, i) for every element i in memory order, c being its channel. The inner loop is
-// contiguous (a row's C channels for (N, C), one channel's run of L for (N, C, L)), so an
-// elementwise f vectorises. f must not reduce: iterations of the inner loop run as SIMD lanes.
-template <typename F>
-void for_each_element(Layout s, F f) {
-  for (int64_t b = 0; b < s.N; ++b) {
-    if (s.L == 1) {
-#pragma omp simd
-      for (int64_t c = 0; c < s.C; ++c) f(c, b * s.C + c);
-      continue;
-    }
-    for (int64_t c = 0; c < s.C; ++c) {
-      const int64_t begin = (b * s.C + c) * s.L;
-#pragma omp simd
-      for (int64_t i = begin; i < begin + s.L; ++i) f(c, i);
-    }
-  }
-}
-
-// The backward's two reductions, in double: sum_dy[c] = sum(dy), sum_dy_xc[c] = sum(dy * (x -
-// mean)); sum(dy * x_hat) is inv_std * sum_dy_xc. x, dy: (N, C, L); mean, sums: (C).
-template <typename T>
-void channel_grad_sums(const T* x, const T* dy, Layout s, const double* mean, double* sum_dy,
-                       double* sum_dy_xc) {
-  std::fill_n(sum_dy, s.C, 0.0);
-  std::fill_n(sum_dy_xc, s.C, 0.0);
-  for (int64_t b = 0; b < s.N; ++b)
-    for (int64_t c = 0; c < s.C; ++c) {
-      const int64_t o = (b * s.C + c) * s.L;
-      double sd = 0, sdx = 0;
-#pragma omp simd reduction(+ : sd, sdx)
-      for (int64_t l = 0; l < s.L; ++l) {
-        sd += dy[o + l];
-        sdx += dy[o + l] * (x[o + l] - mean[c]);
-      }
-      sum_dy[c] += sd;
-      sum_dy_xc[c] += sdx;
-    }
-}
-
-// 1 / sqrt(var + eps). A constant channel with eps = 0 gets 0 (so y = bias, not NaN), as in
-// PyTorch's kernel.
-double inverse_std(double var, double eps) {
-  return var == 0 && eps == 0 ? 0.0 : 1.0 / std::sqrt(var + eps);
-}
+using kernels::BnLayout;  // x seen as (N, C, L), row-major: (b, c, l) is at (b * C + c) * L + l
 
 // What the backward needs, [C] each, in double. x_hat = (x - mean) * inv_std is recomputed from
 // x rather than saved: it is as large as x, and the backward streams x anyway, so recomputing
@@ -134,17 +58,23 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   if (x.numel() == 0) {
     fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
   }
-  const Layout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
+  const BnLayout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
   const bool batch_stats = this->is_training() || !options_.track_running_stats;
   if (batch_stats && s.n() == 1)
     fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
 
   const int64_t C = s.C;
+  const bool affine = options_.affine;
+  const T* gamma = affine ? weight.data() : nullptr;  // (C) or none (gamma = 1, beta = 0)
+  const T* beta = affine ? bias.data() : nullptr;
   Saved saved{std::vector<double>(C), std::vector<double>(C)};
+  BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
+  // y = x_hat * gamma + beta = gamma * inv_std * (x - mean) + beta
   if (batch_stats) {
     // mean = sum(x) / n;  var = sum((x - mean)^2) / n   (biased: it normalises this batch)
-    std::vector<double>& m2 = saved.inv_std;  // holds sum((x - mean)^2) until converted below
-    channel_stats(x.data(), s, saved.mean.data(), m2.data());
+    std::vector<double> m2(C);  // (C) sum((x - mean)^2)
+    kernels::bn_forward_train_fast(x.data(), s, gamma, beta, options_.eps, saved.mean.data(),
+                                   m2.data(), saved.inv_std.data(), y.data());
     if (this->is_training() && options_.track_running_stats) {
       // running = (1 - m) * running + m * batch, with the *unbiased* variance m2 / (n - 1).
       ++num_batches_tracked;  // also under NoGradGuard: only eval() stops the updates
@@ -156,28 +86,14 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
         rv[c] = static_cast<T>((1 - m) * rv[c] + m * m2[c] / static_cast<double>(s.n() - 1));
       }
     }
-    for (int64_t c = 0; c < C; ++c) saved.inv_std[c] = inverse_std(m2[c] / s.n(), options_.eps);
   } else {
     for (int64_t c = 0; c < C; ++c) {
       saved.mean[c] = running_mean.data()[c];
-      saved.inv_std[c] = inverse_std(running_var.data()[c], options_.eps);
+      saved.inv_std[c] = kernels::inverse_std(running_var.data()[c], options_.eps);
     }
+    kernels::bn_forward_eval_fast(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
+                                  y.data());
   }
-
-  // y = x_hat * gamma + beta = scale * (x - mean) + beta, with scale = gamma * inv_std.
-  const bool affine = options_.affine;
-  std::vector<T> coef(3 * C);  // (3, C): scale, mean, beta
-  T *scale = coef.data(), *mean = scale + C, *beta = scale + 2 * C;
-  for (int64_t c = 0; c < C; ++c) {
-    scale[c] = static_cast<T>((affine ? weight.data()[c] : 1.0) * saved.inv_std[c]);
-    mean[c] = static_cast<T>(saved.mean[c]);
-    beta[c] = affine ? bias.data()[c] : T(0);
-  }
-  BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
-  const T* px = x.data();
-  T* py = y.data();
-  for_each_element(s,
-                   [&](int64_t c, int64_t i) { py[i] = scale[c] * (px[i] - mean[c]) + beta[c]; });
 
   // ---- backward ----
   // Training (batch statistics), with x_hat = (x - mean) * inv_std and n = N * L:
@@ -187,48 +103,31 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // channel. Written per element as dx = a * dy + b * (x - mean) + k with
   //   a = gamma * inv_std,  b = -a * inv_std^2 * sum(dy * (x - mean)) / n,  k = -a * sum(dy) / n.
   // Eval with running statistics: mean and var are constants, so b = k = 0: dx = dy * a.
-  // Sums run over N (and L); the two reductions are accumulated in double.
+  // Sums run over N (and L), accumulated in double (kernels::bn_backward_*).
   std::vector<BasicTensor<T>> inputs{x};
   if (affine) inputs = {x, weight, bias};
-  y.set_grad_fn(
-      "batch_norm", std::move(inputs),
-      [saved = std::move(saved), s, batch_stats](const BasicTensor<T>& dy,
-                                                 std::span<BasicTensor<T>> in) {
-        const int64_t C = s.C;
-        const double n = static_cast<double>(s.n());
-        const bool affine = in.size() == 3;
-        const bool x_grad = in[0].requires_grad();
-        std::vector<double> sums(2 * C);  // (2, C): sum(dy), sum(dy * (x - mean))
-        double *sum_dy = sums.data(), *sum_dy_xc = sum_dy + C;
-        if (affine || batch_stats) {
-          channel_grad_sums(in[0].data(), dy.data(), s, saved.mean.data(), sum_dy, sum_dy_xc);
-        }
-        if (affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)
-          T* dgamma = in[1].grad_flat().data();
-          for (int64_t c = 0; c < C; ++c) dgamma[c] += sum_dy_xc[c] * saved.inv_std[c];
-        }
-        if (affine && in[2].requires_grad()) {  // dbeta = sum(dy)
-          T* dbeta = in[2].grad_flat().data();
-          for (int64_t c = 0; c < C; ++c) dbeta[c] += sum_dy[c];
-        }
-        if (!x_grad) return;
-        std::vector<T> coef(4 * C);  // (4, C): a, b, mean, k
-        T *a = coef.data(), *b = a + C, *mean = a + 2 * C, *k = a + 3 * C;
-        for (int64_t c = 0; c < C; ++c) {
-          const double inv_std = saved.inv_std[c];
-          const double scale = (affine ? in[1].data()[c] : 1.0) * inv_std;
-          a[c] = static_cast<T>(scale);
-          b[c] = static_cast<T>(batch_stats ? -scale * inv_std * inv_std * sum_dy_xc[c] / n : 0);
-          mean[c] = static_cast<T>(saved.mean[c]);
-          k[c] = static_cast<T>(batch_stats ? -scale * sum_dy[c] / n : 0);
-        }
-        const T* px = in[0].data();
-        const T* pdy = dy.data();
-        T* dx = in[0].grad_flat().data();
-        for_each_element(s, [&](int64_t c, int64_t i) {
-          dx[i] += a[c] * pdy[i] + b[c] * (px[i] - mean[c]) + k[c];
-        });
-      });
+  y.set_grad_fn("batch_norm", std::move(inputs),
+                [saved = std::move(saved), s, batch_stats](const BasicTensor<T>& dy,
+                                                           std::span<BasicTensor<T>> in) {
+                  const int64_t C = s.C;
+                  const bool affine = in.size() == 3;
+                  std::vector<double> sums(2 * C);  // (2, C): sum(dy), sum(dy * (x - mean))
+                  double *sum_dy = sums.data(), *sum_dy_xc = sum_dy + C;
+                  typename BasicTensor<T>::GradBuffer dx{nullptr, false};  // (N, C, L), or none
+                  if (in[0].requires_grad()) dx = in[0].grad_buffer();
+                  kernels::bn_backward_fast(
+                      in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
+                      {saved.mean.data(), saved.inv_std.data(), batch_stats, dx.accumulate}, sum_dy,
+                      sum_dy_xc, dx.data);
+                  if (affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)
+                    T* dgamma = in[1].grad_flat().data();
+                    for (int64_t c = 0; c < C; ++c) dgamma[c] += sum_dy_xc[c] * saved.inv_std[c];
+                  }
+                  if (affine && in[2].requires_grad()) {  // dbeta = sum(dy)
+                    T* dbeta = in[2].grad_flat().data();
+                    for (int64_t c = 0; c < C; ++c) dbeta[c] += sum_dy[c];
+                  }
+                });
   return y;
 }
 
