@@ -18,9 +18,9 @@
 namespace mg::optim {
 
 struct ParamGroup {
-  std::vector<Tensor> params;
-  std::optional<double> lr;            // empty: the optimizer's lr
-  std::optional<double> weight_decay;  // empty: the optimizer's weight_decay
+  std::vector<Tensor> params = {};
+  std::optional<double> lr = std::nullopt;            // empty: the optimizer's lr
+  std::optional<double> weight_decay = std::nullopt;  // empty: the optimizer's weight_decay
 };
 
 class Optimizer {

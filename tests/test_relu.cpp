@@ -1,0 +1,40 @@
+// ReLU: PyTorch's values (including relu'(0) = 0), a float64 gradcheck, shape preservation.
+#include <catch2/catch.hpp>
+
+#include "check_gradient.hpp"
+#include "fixture_json.hpp"
+#include "layers/relu.hpp"
+
+using mg::Shape;
+using mg::Tensor;
+using mg::TensorD;
+
+TEST_CASE("ReLU matches PyTorch forward and backward, with exact zeros in x", "[relu]") {
+  const nlohmann::json c = mg::testing::load_fixture("layers.json").at("cases").at("relu");
+  mg::nn::ReLU relu;
+  const Tensor x = mg::testing::fixture_tensor<float>(c.at("x"), /*requires_grad=*/true);
+  REQUIRE(x.at(0, 0) == 0.0f);
+  const Tensor y = relu(x);
+  mg::testing::require_close(y, c.at("y"), 0.0);  // max(x, 0) is exact
+  y.backward(mg::testing::fixture_tensor<float>(c.at("dy")));
+  mg::testing::require_close(x.grad(), c.at("dx"), 0.0);
+  CHECK(x.grad().at(0, 0) == 0.0f);
+}
+
+TEST_CASE("ReLU gradcheck in float64", "[relu]") {
+  mg::Generator gen(2);
+  mg::nn::BasicReLU<double> relu;
+  // Values away from 0, where relu has no derivative and central differences would straddle it.
+  const TensorD x = mg::testing::away_from_zero(Shape{4, 3, 2}, gen);
+  mg::testing::require_gradcheck([&](const std::vector<TensorD>& in) { return relu(in[0]); }, {x});
+}
+
+TEST_CASE("ReLU keeps the shape, has no parameters and prints like PyTorch", "[relu]") {
+  mg::nn::ReLU relu;
+  const Tensor x = Tensor::from_vector({-1, 2, -3, 4, 0, -0.5}, Shape{1, 2, 3});
+  const Tensor y = relu(x);
+  CHECK(y.shape() == Shape{1, 2, 3});
+  CHECK(y.to_vector() == std::vector<float>{0, 2, 0, 4, 0, 0});
+  CHECK(relu.named_parameters().empty());
+  CHECK(relu.repr() == "ReLU()");
+}
