@@ -6,6 +6,7 @@
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
 #include "core/data.hpp"
+#include "core/dot.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
 #include "core/loss.hpp"
