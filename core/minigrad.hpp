@@ -18,6 +18,7 @@
 #include "layers/linear.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/gradcheck_module.hpp"
+#include "layers/layernorm.hpp"
 #include "layers/checkpoint.hpp"
 #include "layers/module.hpp"
 #include "layers/relu.hpp"
