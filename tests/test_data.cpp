@@ -1,5 +1,6 @@
 // Synthetic data sets, train_test_split and DataLoader: determinism by seed, class balance,
-// shapes, the geometry each generator promises, batching, drop_last, per-epoch shuffling.
+// shapes, the geometry each generator promises, batching, drop_last, per-epoch shuffling, and
+// what a last batch of one sample does to BatchNorm1d.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -10,6 +11,8 @@
 #include <catch2/catch.hpp>
 
 #include "core/data.hpp"
+#include "core/error.hpp"
+#include "layers/batchnorm1d.hpp"
 
 using Catch::Contains;
 using mg::data::Batch;
@@ -274,4 +277,31 @@ TEST_CASE("DataLoader: bad options name the loader and the value", "[data]") {
         "DataLoader: expected labels in [0, 3), got 7 at index 2");
   CHECK(error_of([&] { DataLoader(Dataset{}, {.batch_size = 2}); }) ==
         "DataLoader: expected a data set with x of shape (n, F), n > 0, got no x");
+}
+
+TEST_CASE("DataLoader: a last batch of one sample trips BatchNorm1d; drop_last avoids it",
+          "[data]") {
+  const Dataset ds = indexed(9);  // batches of 4: 4, 4, 1
+  mg::nn::BatchNorm1d bn(2);      // in training mode
+  DataLoader keep(ds, {.batch_size = 4, .seed = 1});
+  int64_t batches = 0;
+  try {
+    for (const Batch& b : keep) {
+      bn(b.x);
+      ++batches;
+    }
+    FAIL("the batch of one was accepted");
+  } catch (const mg::ShapeError& e) {
+    CHECK(batches == 2);  // the two full batches went through, the last one did not
+    CHECK_THAT(e.what(), Contains("BatchNorm1d: expected more than 1 value per channel") &&
+                             Contains("got input of shape (1, 2)") &&
+                             Contains("a single value has no variance"));
+  }
+  DataLoader drop(ds, {.batch_size = 4, .drop_last = true, .seed = 1});
+  batches = 0;
+  for (const Batch& b : drop) {
+    bn(b.x);
+    ++batches;
+  }
+  CHECK(batches == 2);
 }

@@ -146,6 +146,7 @@ void line_chart(Svg& svg, double x, double y, double w, double h, const ChartLab
   svg.text(x + 14, (top + bottom) / 2, labels.y_label, 12, "middle",
            fmt::format("transform=\"rotate(-90 {:.1f} {:.1f})\"", x + 14, (top + bottom) / 2));
 
+  std::vector<double> all_x, all_y;  // every plotted point, in pixels
   for (const Series& s : series) {
     std::vector<double> xs, ys;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -154,12 +155,22 @@ void line_chart(Svg& svg, double x, double y, double w, double h, const ChartLab
       ys.push_back(py(s.y[i]));
     }
     svg.polyline(xs, ys, s.color, 2, s.dashed ? "stroke-dasharray=\"6 4\"" : "");
+    all_x.insert(all_x.end(), xs.begin(), xs.end());
+    all_y.insert(all_y.end(), ys.begin(), ys.end());
   }
-  // Legend: one row per series, top right, on a white backing so it stays readable.
-  const double row = 16, legend_w = 150;
-  const double lx = right - legend_w - 8, ly = top + 8;
-  svg.rect(lx, ly, legend_w, row * static_cast<double>(series.size()) + 6, "white",
-           "fill-opacity=\"0.85\" stroke=\"#ccc\"");
+  // Legend: one row per series on a white backing, in whichever right-hand corner covers fewer
+  // points of the curves.
+  const double row = 16, legend_w = 150, legend_h = row * static_cast<double>(series.size()) + 6;
+  const double lx = right - legend_w - 8;
+  auto covered = [&](double ly) {
+    int n = 0;
+    for (std::size_t i = 0; i < all_x.size(); ++i)
+      n += all_x[i] >= lx && all_y[i] >= ly - 10 && all_y[i] <= ly + legend_h + 10;
+    return n;
+  };
+  const double top_y = top + 8, bottom_y = bottom - legend_h - 8;
+  const double ly = covered(bottom_y) < covered(top_y) ? bottom_y : top_y;
+  svg.rect(lx, ly, legend_w, legend_h, "white", "fill-opacity=\"0.85\" stroke=\"#ccc\"");
   for (std::size_t i = 0; i < series.size(); ++i) {
     const double ry = ly + 12 + row * static_cast<double>(i);
     svg.line(lx + 6, ry - 4, lx + 30, ry - 4, series[i].color, 2,
