@@ -39,6 +39,10 @@ BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64
                      logits.shape());
   }
   const int64_t N = logits.size(0), K = logits.size(1);
+  if (K == 0) {
+    fail<ShapeError>("cross_entropy: expected logits with at least one class (K > 0), got {}",
+                     logits.shape());
+  }
   if (static_cast<int64_t>(targets.size()) != N) {
     fail<ShapeError>("cross_entropy: expected {} targets for logits {}, got {}", N, logits.shape(),
                      targets.size());
