@@ -32,7 +32,7 @@ void Console::table_header() const {
 
 void Console::table_row(const EpochMetrics& m) {
   clear_progress();
-  fmt::print("{:>6}  {:>8.4f}  {:>8.1f}%  {:>7.1f}%  {:>9.5f}  {:>6.2f}s\n", m.epoch, m.train_loss,
+  fmt::print("{:>6}  {:>8.4f}  {:>8.1f}%  {:>7.1f}%  {:>9.5f}  {:>6.3f}s\n", m.epoch, m.train_loss,
              100 * m.train_acc, 100 * m.test_acc, m.lr, m.seconds);
   std::fflush(stdout);
 }

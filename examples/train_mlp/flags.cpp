@@ -101,8 +101,8 @@ ParseResult parse_flags(int argc, char** argv) {
       ->check(number_in(0, 1))
       ->capture_default_str();
   app.add_option("--schedule", c.schedule,
-                 "Learning-rate schedule: none, step (x0.1 at 1/2 and 3/4 of the epochs), "
-                 "cosine (to 0)")
+                 "Learning-rate schedule: none, step (x0.1 after each third of the epochs), "
+                 "cosine (down to 0 at the last epoch)")
       ->check(CLI::IsMember({"none", "step", "cosine"}))
       ->capture_default_str();
   app.add_option("--seed", c.seed, "Seed of the data, the initial weights and the batch order")

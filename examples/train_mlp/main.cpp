@@ -37,15 +37,18 @@ mg::Generator weights_generator(uint64_t seed) {
   return mg::Generator(seed ^ 0x77656967687473ULL);  // "weights"
 }
 
-void print_setup(const Config& c, const Split& data, mg::nn::Sequential& net, bool batchnorm,
-                 const Console& console) {
+void print_setup(const Config& c, const Split& data, const Console& console) {
   console.note(fmt::format(
-      "Model: {}.\nData:  {}-class {} in the plane, {} training and {} test points (noise {}, "
-      "seed {}).\nSGD:   lr {} ({} schedule), momentum {}, weight decay {} on Linear weights "
-      "only, batches of {}, {} epochs, {} thread{}.",
-      describe_mlp(net, c.hidden, batchnorm), c.classes, c.dataset, data.train.size(),
-      data.test.size(), c.noise_or_default(), c.seed, c.lr, c.schedule, c.momentum, c.weight_decay,
-      c.batch_size, c.epochs, c.threads, c.threads == 1 ? "" : "s"));
+      "Data:  {}-class {} in the plane, {} training and {} test points (noise {}, seed {}).\n"
+      "SGD:   lr {} ({} schedule), momentum {}, weight decay {} on Linear weights only,\n"
+      "       batches of {}, {} epochs, {} thread{}.",
+      c.classes, c.dataset, data.train.size(), data.test.size(), c.noise_or_default(), c.seed, c.lr,
+      c.schedule, c.momentum, c.weight_decay, c.batch_size, c.epochs, c.threads,
+      c.threads == 1 ? "" : "s"));
+}
+
+void print_model(const Config& c, mg::nn::Sequential& net, bool batchnorm, const Console& console) {
+  console.note(fmt::format("Model: {}.", describe_mlp(net, c.hidden, batchnorm)));
 }
 
 void print_columns(const Console& console) {
@@ -91,7 +94,8 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
     console.line(fmt::format("Resuming from {} at epoch {} (momentum starts afresh).", c.resume,
                              start_epoch));
   }
-  print_setup(run, data, net, batchnorm, console);
+  print_model(run, net, batchnorm, console);
+  print_setup(run, data, console);
   print_columns(console);
   console.table_header();
   const RunResult result = train(run, data, net, batchnorm, start_epoch, dir, console);
@@ -109,14 +113,15 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
   console.note(
       "Comparing the same MLP with and without BatchNorm: the same data, the same initial "
       "Linear\nweights (both drawn from --seed) and the same batches; only the BatchNorm1d "
-      "layers differ.\n");
+      "layers differ.");
+  print_setup(c, data, console);
+  print_columns(console);
   std::vector<RunResult> results;
   for (bool batchnorm : {true, false}) {
     console.line(batchnorm ? "[1/2] With BatchNorm" : "\n[2/2] Without BatchNorm");
     mg::Generator gen = weights_generator(c.seed);
     mg::nn::Sequential net = make_mlp(2, c.hidden, c.classes, batchnorm, gen);
-    print_setup(c, data, net, batchnorm, console);
-    if (batchnorm) print_columns(console);
+    print_model(c, net, batchnorm, console);
     console.table_header();
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
     fs::create_directories(sub);
@@ -155,11 +160,20 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
       fmt::format("  {:<28}{:>16}{:>20}", "final test loss", final_loss(bn), final_loss(plain)));
   console.line(
       fmt::format("  {:<28}{:>15.1f}s{:>19.1f}s", "training time", bn.seconds, plain.seconds));
-  console.note(fmt::format(
-      "\nPlots: {0}/compare.svg (both runs' loss and test accuracy on one plot); each run's own\n"
-      "loss.svg, boundary.svg, metrics.csv, graph.dot and model.safetensors are in {0}/with-bn "
-      "and {0}/without-bn.",
-      dir.string()));
+  const std::optional<int64_t> bn90 = epochs_to_reach(bn.history, 0.9),
+                               plain90 = epochs_to_reach(plain.history, 0.9);
+  if (bn90 && plain90 && *bn90 != *plain90) {
+    console.note(fmt::format(
+        "\nWith BatchNorm the network reached 90% test accuracy after {} epoch{}, without it "
+        "after {}.",
+        *bn90, *bn90 == 1 ? "" : "s", *plain90));
+  }
+  console.note(fmt::format("\nFiles in {}:", dir.string()));
+  console.note(
+      "  compare.svg   both runs' loss and test accuracy on one plot (open .svg files in a "
+      "browser)");
+  console.note("  with-bn/      loss.svg, boundary.svg, metrics.csv, graph.dot, model.safetensors");
+  console.note("  without-bn/   the same for the network without BatchNorm");
   return bn.stopped || plain.stopped ? 1 : 0;
 }
 

@@ -6,7 +6,8 @@
 #                writes every file; a second identical run writes byte-identical metrics.csv;
 #                --eval-only on its checkpoint reports the same accuracy; --resume continues it
 #   diverge      a learning rate far too high stops training at a NaN/Inf loss with a message
-#                naming the epoch and step, and keeps the last good checkpoint usable
+#                naming the epoch and step, and keeps the last good checkpoint usable; with
+#                --detect-anomaly the message names the op that first produced a NaN/Inf
 cmake_minimum_required(VERSION 3.22)
 
 function(run_train_mlp out_code out_stdout out_stderr)
@@ -138,6 +139,11 @@ elseif(CASE STREQUAL "diverge")
     string(FIND "${stdout}" "trained ${last_good} epochs" at)
     expect("diverge: expected the checkpoint of epoch ${last_good}, got:\n${stdout}" at GREATER -1)
   endif()
+  run_train_mlp(code stdout stderr --lr 5 --momentum 0.999 --weight-decay 1 --schedule none
+                --epochs 10 --seed 0 --threads 1 --brief --detect-anomaly --out "${WORK_DIR}/anomaly")
+  expect("--detect-anomaly: expected exit code 1, got ${code}\n${stdout}\n${stderr}" code EQUAL 1)
+  string(REGEX MATCH "Training stopped at epoch [0-9]+, step [0-9]+/[0-9]+: anomaly detection found a NaN/Inf: .*'[a-z_]+' produced" found "${stdout}")
+  expect("--detect-anomaly: expected the op named, got:\n${stdout}" found)
 else()
   message(FATAL_ERROR "unknown CASE '${CASE}'")
 endif()

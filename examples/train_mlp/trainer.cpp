@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -54,8 +55,6 @@ RunResult train(const Config& c, const Split& data, mg::nn::Sequential& net, boo
   loader.set_epoch(start_epoch);
   const std::filesystem::path checkpoint = dir / "model.safetensors";
   const CheckpointInfo info{c.dataset, c.classes, c.hidden, batchnorm, 0};
-  std::unique_ptr<mg::DetectAnomalyGuard> anomaly;
-  if (c.detect_anomaly) anomaly = std::make_unique<mg::DetectAnomalyGuard>();
 
   RunResult result;
   const int64_t steps = loader.num_batches();
@@ -77,6 +76,10 @@ RunResult train(const Config& c, const Split& data, mg::nn::Sequential& net, boo
                       : std::string("No checkpoint was written (no epoch finished)."));
       };
       try {
+        // Anomaly mode covers the training step only: evaluation and plots of a network that
+        // has gone bad should still be written.
+        std::optional<mg::DetectAnomalyGuard> anomaly;
+        if (c.detect_anomaly) anomaly.emplace();
         sgd.zero_grad();
         const mg::Tensor logits = net(batch.x);  // (B, K)
         const mg::Tensor loss = mg::nn::cross_entropy(logits, std::span<const int64_t>(batch.y));
