@@ -59,7 +59,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
   }
   const BnLayout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
-  const bool batch_stats = this->is_training() || !options_.track_running_stats;
+  // Batch statistics in training (unless frozen), and always without running statistics.
+  const bool batch_stats = (this->is_training() && !frozen_) || !options_.track_running_stats;
   if (batch_stats && s.n() == 1)
     fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
 
@@ -186,6 +187,31 @@ void BasicBatchNorm1d<T>::reset_parameters() {
   if (!options_.affine) return;
   weight.flat().setOnes();
   bias.flat().setZero();
+}
+
+template <typename T>
+void BasicBatchNorm1d<T>::freeze(bool freeze_affine) {
+  if (!options_.track_running_stats) {
+    fail<std::logic_error>(
+        "BatchNorm1d: freeze() expected running statistics to normalise with, got "
+        "track_running_stats=false");
+  }
+  frozen_ = true;
+  if (freeze_affine && options_.affine) {
+    for (BasicTensor<T>* p : {&weight, &bias}) {
+      p->set_requires_grad(false);
+      p->clear_grad();
+    }
+  }
+}
+
+template <typename T>
+void BasicBatchNorm1d<T>::unfreeze() {
+  frozen_ = false;
+  if (options_.affine) {
+    weight.set_requires_grad(true);
+    bias.set_requires_grad(true);
+  }
 }
 
 template <typename T>

@@ -50,6 +50,14 @@ class BasicBatchNorm1d : public BasicModule<T> {
   // optimizer holding these tensors keeps working.
   void reset_parameters();
 
+  // Frozen BatchNorm, for fine-tuning: normalise with running_mean/running_var and never update
+  // them (nor num_batches_tracked), in train() as in eval(); a later train() on a parent does
+  // not undo it. With freeze_affine, weight and bias also stop requiring grad (their .grad() is
+  // dropped, so an optimizer skips them). unfreeze() undoes both. Needs track_running_stats.
+  void freeze(bool freeze_affine = false);
+  void unfreeze();
+  bool is_frozen() const { return frozen_; }
+
   int64_t num_features() const { return num_features_; }
   const BatchNormOptions& options() const { return options_; }
 
@@ -62,6 +70,7 @@ class BasicBatchNorm1d : public BasicModule<T> {
  private:
   int64_t num_features_;
   BatchNormOptions options_;
+  bool frozen_ = false;
 };
 
 extern template class BasicBatchNorm1d<float>;

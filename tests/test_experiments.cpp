@@ -6,6 +6,7 @@
 
 #include "examples/experiments/batch_size_sweep.hpp"
 #include "examples/experiments/fold_bn.hpp"
+#include "examples/experiments/frozen_bn.hpp"
 #include "examples/experiments/mlp.hpp"
 #include "examples/experiments/train_eval_gap.hpp"
 #include "examples/experiments/variance_lab.hpp"
@@ -102,4 +103,64 @@ TEST_CASE("batch-size sweep: BatchNorm's train-mode gap is largest at batch size
   CHECK(std::abs(bn2.train_mode_gap) > 0);
   CHECK(std::isnan(ln2.batch_noise));
   CHECK(bn2.batch_noise > 0.5);
+}
+
+TEST_CASE("frozen BatchNorm: statistics stay fixed through train() and forward", "[experiments]") {
+  mg::Generator gen(4);
+  mg::nn::Sequential net;
+  net.push_back(mg::nn::Linear(3, 4, {}, gen));
+  auto& bn = net.push_back(mg::nn::BatchNorm1d(4));
+  bn(mg::Tensor::randn(mg::Shape{8, 4}, gen) * 3.0 + 1.0);  // running stats away from (0, 1)
+  const std::vector<float> rm = bn.running_mean.to_vector(), rv = bn.running_var.to_vector();
+  bn.freeze();
+  net.train();  // a parent's train() does not undo freeze()
+  CHECK(bn.is_frozen());
+  const mg::Tensor x = mg::Tensor::randn(mg::Shape{6, 3}, gen);
+  const std::vector<float> y_train = net(x).to_vector();
+  CHECK(bn.running_mean.to_vector() == rm);
+  CHECK(bn.running_var.to_vector() == rv);
+  CHECK(bn.num_batches_tracked == 1);
+  // It normalises with the running statistics: the same output as eval(), a batch of one works.
+  net.eval();
+  CHECK(net(x).to_vector() == y_train);
+  net.train();
+  CHECK_NOTHROW(net(mg::Tensor::randn(mg::Shape{1, 3}, gen)));
+  // Gradients flow as in eval (dx = dy * gamma * inv_std); gamma and beta still learn.
+  mg::Tensor xg = x.clone().set_requires_grad(true);
+  mg::sum(mg::mul(net(xg), net(xg))).backward();
+  CHECK(bn.weight.grad().defined());
+  bn.unfreeze();
+  net(x);
+  CHECK(bn.num_batches_tracked == 2);
+  CHECK(bn.running_mean.to_vector() != rm);
+}
+
+TEST_CASE("frozen BatchNorm: freeze(true) fixes gamma and beta too", "[experiments]") {
+  mg::nn::BatchNorm1d bn(3);
+  const mg::Tensor x = mg::Tensor::from_vector({1, 2, 3, 4, 5, 7}, mg::Shape{2, 3}, true);
+  mg::sum(bn(x)).backward();
+  REQUIRE(bn.weight.grad().defined());
+  bn.freeze(true);
+  CHECK_FALSE(bn.weight.requires_grad());
+  CHECK_FALSE(bn.bias.requires_grad());
+  CHECK_FALSE(bn.weight.grad().defined());  // dropped, so an optimizer skips it
+  bn.unfreeze();
+  CHECK(bn.weight.requires_grad());
+  CHECK_FALSE(bn.is_frozen());
+  mg::nn::BatchNorm1d untracked(3, {.track_running_stats = false});
+  CHECK_THROWS_WITH(untracked.freeze(),
+                    "BatchNorm1d: freeze() expected running statistics to normalise with, got "
+                    "track_running_stats=false");
+}
+
+TEST_CASE("frozen BatchNorm: fine-tuning at batch size 2 keeps what pretraining learnt",
+          "[experiments]") {
+  const std::vector<frozen::Result> r = frozen::run({.finetune_epochs = 10});
+  REQUIRE(r.size() == 4);
+  const frozen::Result &pretrained = r[0], &plain = r[1], &frozen_stats = r[2];
+  CHECK(pretrained.accuracy > 0.9);
+  CHECK(plain.stat_change > 1.0);
+  CHECK(frozen_stats.stat_change == 0);
+  CHECK(r[3].stat_change == 0);
+  CHECK(frozen_stats.accuracy > plain.accuracy + 0.1);
 }
