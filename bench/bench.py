@@ -117,6 +117,8 @@ def measure(args, workers):
                     if name != "minigrad" and (case == "triad" or "composed" in case):
                         continue
                     answer = workers[name].ask(case, threads, args.min_seconds)
+                    print(f"  {case} thr {threads} {name}: {answer.get('us', answer)}",
+                          file=sys.stderr, flush=True)
                     results.setdefault((case, threads, name), []).append(answer)
         print(f"  round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     return results
@@ -214,8 +216,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True, help="the build's bench/ folder")
     p.add_argument("--examples", default="", help="the build's examples/ folder (train_mlp)")
-    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
-    p.add_argument("--min-seconds", type=float, default=0.15, help="timed time per request")
+    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "1")),
+                   help="measure everything this many times, keep the median (noisy machine: 3)")
+    p.add_argument("--min-seconds", type=float, default=0.1, help="timed time per request")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--filter", nargs="*", help="only cases containing one of these strings")
     p.add_argument("--json", help="also write every answer to this file")

@@ -112,11 +112,20 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
   }
 
   // 2. Seed.
+  // A fresh gradient buffer is assigned directly (no zero-fill, then add).
   BasicTensor<T> root_handle = root;
+  const typename BasicTensor<T>::GradBuffer seed = root_handle.grad_buffer();
+  typename BasicTensor<T>::ArrayMap g(seed.data, root.numel());
   if (grad.defined()) {
-    root_handle.grad_flat() += grad.flat();
+    if (seed.accumulate)
+      g += grad.flat();
+    else
+      g = grad.flat();
   } else {
-    root_handle.grad_flat() += T(1);
+    if (seed.accumulate)
+      g += T(1);
+    else
+      g.setConstant(T(1));
   }
 
   // 3. Reverse walk.

@@ -70,7 +70,14 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
                 [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
                   BasicTensor<T>& x = in[0];
                   BasicTensor<T>& w = in[1];
-                  if (x.requires_grad()) x.grad_matrix().noalias() += dy.matrix() * w.matrix();
+                  if (x.requires_grad()) {  // a fresh gradient is written, not zeroed then added
+                    const typename BasicTensor<T>::GradBuffer dx = x.grad_buffer();
+                    typename BasicTensor<T>::MatrixMap dxm(dx.data, x.size(0), x.size(1));
+                    if (dx.accumulate)
+                      dxm.noalias() += dy.matrix() * w.matrix();
+                    else
+                      dxm.noalias() = dy.matrix() * w.matrix();
+                  }
                   if (w.requires_grad()) {
                     w.grad_matrix().noalias() += dy.matrix().transpose() * x.matrix();
                   }
