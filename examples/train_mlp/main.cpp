@@ -212,6 +212,7 @@ int run(Config c) {
   write_command_txt(dir / "command.txt", c.command_line);
   Console console(Console::stdout_is_terminal(), c.quiet_notes);
   const Split data = make_split(c);
+  write_test_set_csv(dir / "test_set.csv", data.test);
   if (!c.eval_only.empty()) return run_eval_only(c, data, dir, console);
   if (c.compare_bn) return run_compare(c, data, dir, console);
   return run_single(c, data, dir, console);

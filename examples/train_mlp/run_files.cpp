@@ -64,6 +64,15 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   return info;
 }
 
+void write_test_set_csv(const std::filesystem::path& path, const mg::data::Dataset& test) {
+  std::string text = "x0,x1,label\n";
+  for (size_t i = 0; i < test.y.size(); ++i) {
+    text += fmt::format("{:.9g},{:.9g},{}\n", test.x.at(static_cast<int64_t>(i), 0),
+                        test.x.at(static_cast<int64_t>(i), 1), test.y[i]);
+  }
+  write_text(path, text);
+}
+
 void write_command_txt(const std::filesystem::path& path, const std::string& command_line) {
   write_text(path, command_line + "\n");
 }

@@ -31,6 +31,10 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
 // command.txt: the command line, to run the same experiment again.
 void write_command_txt(const std::filesystem::path& path, const std::string& command_line);
 
+// test_set.csv: the held-out points (x0, x1, label), so another tool (for example
+// scripts/check_checkpoint_in_pytorch.py) can evaluate a checkpoint on exactly the same data.
+void write_test_set_csv(const std::filesystem::path& path, const mg::data::Dataset& test);
+
 // graph.dot: the graph of `loss` (one training step) in Graphviz DOT, before its backward.
 void write_graph_dot(const std::filesystem::path& path, const mg::Tensor& loss);
 
