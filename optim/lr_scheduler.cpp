@@ -27,7 +27,8 @@ StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
 }
 
 double StepLR::lr_at(int64_t t, double base) const {
-  return base * std::pow(gamma_, static_cast<double>(t / step_size_));
+  const int64_t decays = t / step_size_;  // whole periods completed: floor(t / step_size)
+  return base * std::pow(gamma_, static_cast<double>(decays));
 }
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min)
