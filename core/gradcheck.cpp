@@ -60,6 +60,7 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<TensorD>& inpu
   }
   std::vector<TensorD> state = options.state;
   std::vector<std::vector<double>> saved;
+  saved.reserve(state.size());
   for (const TensorD& s : state) saved.push_back(s.to_vector());
 
   // Analytic gradients: one backward with upstream dy.
