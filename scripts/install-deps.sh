@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev)
 # clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders graph.dot pictures.
 packages+=(clang-14 libclang-rt-14-dev graphviz)
+# Static checks run by scripts/lint.sh in .ci/run.
+packages+=(clang-tidy-14 cppcheck)
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
 
 missing=()
