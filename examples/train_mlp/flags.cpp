@@ -1,6 +1,9 @@
 // The command line, through CLI11: each flag once, with its help text, default and check.
 #include "flags.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -35,6 +38,20 @@ CLI::Validator number_in(double lo, double hi, bool open_low = false) {
         return ok ? std::string() : fmt::format("Value {} not in {}", text, range);
       },
       range);
+}
+
+// A check for an unsigned flag: decimal digits only. CLI11 converts with strtoull, which would
+// take "-1" as 18446744073709551615 and "010" as octal 8; leading zeros are dropped here, so
+// "010" means 10.
+CLI::Validator unsigned_integer() {
+  return CLI::Validator(
+      [](std::string& text) {
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+          return fmt::format("Value {} is not a non-negative integer", text);
+        text.erase(0, std::min(text.find_first_not_of('0'), text.size() - 1));
+        return std::string();
+      },
+      "UINT");
 }
 
 }  // namespace
@@ -106,6 +123,7 @@ ParseResult parse_flags(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "step", "cosine"}))
       ->capture_default_str();
   app.add_option("--seed", c.seed, "Seed of the data, the initial weights and the batch order")
+      ->transform(unsigned_integer())
       ->capture_default_str();
   app.add_option("--threads", c.threads, "Threads for Eigen's matrix products")
       ->check(CLI::Range(1, 256))
@@ -137,6 +155,9 @@ ParseResult parse_flags(int argc, char** argv) {
         throw CLI::ValidationError("--classes",
                                    fmt::format("moons has 2 classes, got --classes {}", c.classes));
       c.classes = 2;
+    }
+    if (!c.out.empty() && std::filesystem::exists(c.out) && !std::filesystem::is_directory(c.out)) {
+      throw CLI::ValidationError("--out", fmt::format("expected a folder, got the file {}", c.out));
     }
     if (c.samples < 4 * c.classes) {
       throw CLI::ValidationError(
