@@ -68,6 +68,9 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const bool affine = options_.affine;
   const T* gamma = affine ? weight.data() : nullptr;  // (C) or none (gamma = 1, beta = 0)
   const T* beta = affine ? bias.data() : nullptr;
+  // The autograd node's inputs: x, and gamma and beta when affine.
+  const std::vector<BasicTensor<T>> inputs =
+      affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
   Saved saved{std::vector<double>(C), std::vector<double>(C)};
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   // y = x_hat * gamma + beta = gamma * inv_std * (x - mean) + beta
@@ -77,6 +80,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     kernels::bn_forward_train_fast(x.data(), s, gamma, beta, options_.eps, saved.mean.data(),
                                    m2.data(), saved.inv_std.data(), y.data());
     if (this->is_training() && options_.track_running_stats) {
+      // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
+      if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
       // running = (1 - m) * running + m * batch, with the *unbiased* variance m2 / (n - 1).
       ++num_batches_tracked;  // also under NoGradGuard: only eval() stops the updates
       const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
@@ -105,9 +110,7 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   //   a = gamma * inv_std,  b = -a * inv_std^2 * sum(dy * (x - mean)) / n,  k = -a * sum(dy) / n.
   // Eval with running statistics: mean and var are constants, so b = k = 0: dx = dy * a.
   // Sums run over N (and L), accumulated in double (kernels::bn_backward_*).
-  std::vector<BasicTensor<T>> inputs{x};
-  if (affine) inputs = {x, weight, bias};
-  y.set_grad_fn("batch_norm", std::move(inputs),
+  y.set_grad_fn("batch_norm", inputs,
                 [saved = std::move(saved), s, batch_stats](const BasicTensor<T>& dy,
                                                            std::span<BasicTensor<T>> in) {
                   const int64_t C = s.C;
