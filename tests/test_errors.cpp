@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/autograd.hpp"
 #include "core/data.hpp"
 #include "core/loss.hpp"
 #include "core/ops.hpp"
@@ -238,6 +240,14 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
      "would be 0. This module does not track running statistics (track_running_stats=false), "
      "so it uses batch statistics in eval() too. Use a batch with more than one sample "
      "(drop_last skips a final batch of one), or construct it with track_running_stats=true"},
+    // In anomaly mode a NaN output is refused before the running statistics take it in.
+    {[](World& w) {
+       mg::DetectAnomalyGuard anomaly;
+       Tensor x = Tensor::randn({6, 4}, w.gen);
+       x.data()[5] = std::numeric_limits<float>::quiet_NaN();
+       w.bn()(x);
+     },
+     "anomaly: 'batch_norm' produced NaN or Inf in its output (6, 4) (inputs: (6, 4), (4), (4))"},
     // ---- BatchNorm1d options ----
     {[](World&) { BatchNorm1d(0); }, "BatchNorm1d: expected num_features > 0, got 0"},
     {[](World&) { BatchNorm1d(4, {.eps = -1e-5}); },
