@@ -5,16 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "run_files.hpp"
+
 namespace train_mlp {
-namespace {
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
-}
-
-}  // namespace
 
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochMetrics>& rows) {
   std::string text = "epoch,train_loss,train_acc,test_loss,test_acc,lr\n";

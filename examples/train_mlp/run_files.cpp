@@ -9,13 +9,14 @@
 #include "layers/checkpoint.hpp"
 
 namespace train_mlp {
-namespace {
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
+
+namespace {
 
 std::vector<int64_t> parse_widths(const std::string& text) {
   std::vector<int64_t> widths;

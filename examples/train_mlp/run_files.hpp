@@ -28,6 +28,9 @@ void save_checkpoint(mg::nn::Module& net, const std::filesystem::path& path,
 // file was not written by train_mlp.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
 
+// Writes `text` to `path` whole; std::runtime_error naming the path if it cannot.
+void write_text(const std::filesystem::path& path, const std::string& text);
+
 // command.txt: the command line, to run the same experiment again.
 void write_command_txt(const std::filesystem::path& path, const std::string& command_line);
 
