@@ -23,6 +23,24 @@ std::string shapes_of(const std::vector<BasicTensor<T>>& tensors) {
   return s;
 }
 
+// root.grad (+)= grad, or (+)= 1 everywhere when no grad is given; a fresh buffer is assigned.
+template <typename T>
+void seed_gradient(BasicTensor<T> root, const BasicTensor<T>& grad) {
+  const typename BasicTensor<T>::GradBuffer seed = root.grad_buffer();
+  typename BasicTensor<T>::ArrayMap g(seed.data, root.numel());
+  if (grad.defined()) {
+    if (seed.accumulate)
+      g += grad.flat();
+    else
+      g = grad.flat();
+  } else {
+    if (seed.accumulate)
+      g += T(1);
+    else
+      g.setConstant(T(1));
+  }
+}
+
 }  // namespace
 
 bool is_grad_enabled() {
@@ -112,20 +130,14 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
   }
 
   // 2. Seed.
-  // A fresh gradient buffer is assigned directly (no zero-fill, then add).
-  BasicTensor<T> root_handle = root;
-  const typename BasicTensor<T>::GradBuffer seed = root_handle.grad_buffer();
-  typename BasicTensor<T>::ArrayMap g(seed.data, root.numel());
-  if (grad.defined()) {
-    if (seed.accumulate)
-      g += grad.flat();
-    else
-      g = grad.flat();
+  // An op's output that keeps no gradient (the usual root) borrows the caller's gradient: a
+  // backward only reads dy, and this gradient is dropped right after the root's backward, so
+  // nothing writes to it and nothing is copied. Otherwise a fresh gradient buffer is assigned
+  // directly (no zero-fill, then add), or added to the one already there.
+  if (grad.defined() && r.op && !r.retains_grad && !r.grad) {
+    r.grad = grad.detach().node_;
   } else {
-    if (seed.accumulate)
-      g += T(1);
-    else
-      g.setConstant(T(1));
+    seed_gradient(root, grad);
   }
 
   // 3. Reverse walk.

@@ -17,15 +17,20 @@ BasicTensor<T> forward_unary(const BasicTensor<T>& x, F f) {
   return y;
 }
 
-// The shared backward: dx += local(dy, x, y), elementwise. `y` is the saved output.
+// The shared backward: dx += local(dy, x, y), elementwise. `y` is the saved output. A fresh
+// gradient is written directly (dx = ...), which saves zero-filling it and reading the zeros.
 template <typename T, typename F>
 BackwardFn<T> backward_unary(const BasicTensor<T>& y, F local) {
   return [y = y.detach(), local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
     const T* pdy = dy.data();
     const T* px = in[0].data();
     const T* py = y.data();
-    T* dx = in[0].grad_flat().data();
-    for (int64_t i = 0; i < dy.numel(); ++i) dx[i] += local(pdy[i], px[i], py[i]);
+    const typename BasicTensor<T>::GradBuffer dx = in[0].grad_buffer();
+    const int64_t n = dy.numel();
+    if (dx.accumulate)
+      for (int64_t i = 0; i < n; ++i) dx.data[i] += local(pdy[i], px[i], py[i]);
+    else
+      for (int64_t i = 0; i < n; ++i) dx.data[i] = local(pdy[i], px[i], py[i]);
   };
 }
 

@@ -1,85 +1,27 @@
-// BatchNorm1d's loops: the plain references first, then the fast versions (what they change is
-// in batchnorm1d_kernels.hpp). Legend: N = batch, C = channels, L = length, n = N * L,
-// w = channels in a block, b = a row (sample), j = a channel within the block.
-#include "layers/batchnorm1d_kernels.hpp"
-
+// BatchNorm1d's fast loops (what they change is listed in batchnorm1d_kernels.hpp; the plain
+// references they are tested against are in batchnorm1d_kernels_reference.cpp).
+// Legend: N = batch, C = channels, L = length, n = N * L values per channel, K = how many sums
+// one pass accumulates, b = a row (sample), c = a channel, i = an element's index in x.
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
+#include <array>
 #include <vector>
 
+#include "layers/batchnorm1d_kernels.hpp"
+
 namespace mg::nn::kernels {
-
-double inverse_std(double var, double eps) {
-  return var == 0 && eps == 0 ? 0.0 : 1.0 / std::sqrt(var + eps);
-}
-
-// ---- references: one phase at a time, every element in memory order ----
-
-template <typename T>
-void bn_forward_eval_reference(const T* x, BnLayout s, const T* gamma, const T* beta,
-                               const double* mean, const double* inv_std, T* y) {
-  for (int64_t b = 0; b < s.N; ++b)
-    for (int64_t c = 0; c < s.C; ++c) {
-      const T scale = static_cast<T>((gamma ? gamma[c] : 1.0) * inv_std[c]);
-      const T mu = static_cast<T>(mean[c]);
-      const T shift = beta ? beta[c] : T(0);
-      for (int64_t l = 0; l < s.L; ++l) {
-        const int64_t i = (b * s.C + c) * s.L + l;
-        y[i] = scale * (x[i] - mu) + shift;
-      }
-    }
-}
-
-template <typename T>
-void bn_forward_train_reference(const T* x, BnLayout s, const T* gamma, const T* beta, double eps,
-                                double* mean, double* m2, double* inv_std, T* y) {
-  std::fill_n(mean, s.C, 0.0);
-  std::fill_n(m2, s.C, 0.0);
-  for (int64_t i = 0; i < s.numel(); ++i) mean[i / s.L % s.C] += x[i];
-  for (int64_t c = 0; c < s.C; ++c) mean[c] /= static_cast<double>(s.n());
-  for (int64_t i = 0; i < s.numel(); ++i) {
-    const double d = x[i] - mean[i / s.L % s.C];
-    m2[i / s.L % s.C] += d * d;
-  }
-  for (int64_t c = 0; c < s.C; ++c) inv_std[c] = inverse_std(m2[c] / s.n(), eps);
-  bn_forward_eval_reference(x, s, gamma, beta, mean, inv_std, y);
-}
-
-template <typename T>
-void bn_backward_reference(const T* x, const T* dy, BnLayout s, const T* gamma, BnBackwardArgs args,
-                           double* sum_dy, double* sum_dy_xc, T* dx) {
-  std::fill_n(sum_dy, s.C, 0.0);
-  std::fill_n(sum_dy_xc, s.C, 0.0);
-  for (int64_t i = 0; i < s.numel(); ++i) {
-    const int64_t c = i / s.L % s.C;
-    sum_dy[c] += dy[i];
-    sum_dy_xc[c] += static_cast<double>(dy[i]) * (x[i] - args.mean[c]);
-  }
-  if (!dx) return;
-  const double n = static_cast<double>(s.n());
-  for (int64_t i = 0; i < s.numel(); ++i) {
-    const int64_t c = i / s.L % s.C;
-    const double inv = args.inv_std[c];
-    const T a = static_cast<T>((gamma ? gamma[c] : 1.0) * inv);
-    const T bc = static_cast<T>(args.batch_stats ? -a * inv * inv * sum_dy_xc[c] / n : 0);
-    const T k = static_cast<T>(args.batch_stats ? -a * sum_dy[c] / n : 0);
-    const T v = a * dy[i] + bc * (x[i] - static_cast<T>(args.mean[c])) + k;
-    dx[i] = args.accumulate ? dx[i] + v : v;
-  }
-}
-
-// ---- fast versions ----
-// Rows (samples) are streamed in memory order with one accumulator per channel, in chunks of a
-// few rows that stay in cache between the two passes a stable variance needs; the chunks'
-// statistics are merged exactly (Chan et al.). Large inputs split the rows over the OpenMP
-// threads, each with its own accumulators, merged before the elementwise pass.
 namespace {
 
-constexpr int64_t kChunkBytes = 64 * 1024;  // one chunk of rows of x: fits in L2 with room
+// Rows of x whose statistics are computed together: they stay in L2 between the two passes a
+// stable variance needs, so x is read from memory once.
+constexpr int64_t kChunkBytes = 256 * 1024;
 // Below this many elements everything runs on one thread: a parallel region costs a few µs.
 constexpr int64_t kParallelElements = int64_t{1} << 18;
+// Sums are kept in T (float: twice double's SIMD width) over at most kFold rows, then folded
+// into double. A float sum of 16 terms is off by a few ulps; the fold keeps that from growing
+// with n.
+constexpr int64_t kFold = 16;
 
 int threads_for(BnLayout s) {
   return s.numel() >= kParallelElements ? std::min<int>(omp_get_max_threads(), int(s.N)) : 1;
@@ -108,23 +50,69 @@ std::pair<int64_t, int64_t> share(int64_t N, int t, int nt) {
   return {N * t / nt, N * (t + 1) / nt};
 }
 
-// acc[c] += g(i, c) over the elements i of rows [b0, b1), c being i's channel.
-template <typename F>
-void accumulate_rows(BnLayout s, int64_t b0, int64_t b1, double* acc, F g) {
-  for (int64_t b = b0; b < b1; ++b) {
-    if (s.L == 1) {
+// A channel's mean as two T: hi = T(mean), lo = T(mean - hi). For x near the mean, x - hi is
+// exact (Sterbenz), so (x - hi) - lo is x - mean to T's precision even when |mean| >> std, where
+// x - T(mean) would keep only the digits the rounding of the mean left.
+template <typename T>
+struct SplitMean {
+  T* hi;
+  T* lo;
+};
+
+template <typename T, int Slot>
+SplitMean<T> split_mean(const double* mean, int64_t C) {
+  T* p = scratch<T, Slot>(2 * C);
+  for (int64_t c = 0; c < C; ++c) {
+    p[c] = static_cast<T>(mean[c]);
+    p[C + c] = static_cast<T>(mean[c] - p[c]);
+  }
+  return {p, p + C};
+}
+
+// part[k * width + j] += g_k(o + j, j) for each of the K = sizeof...(g) functions and every
+// vector o = i0 + r * stride, r < rows: sums down a stack of contiguous vectors (rows of an (N, C)
+// input, or one channel's runs of L), so the inner loop is contiguous and vectorises. (The g
+// capture their pointers by value: a pointer read through a reference may alias the partial sums
+// being stored, which stops the vectoriser.)
+template <typename T, typename... G>
+void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, G... g) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = i0 + r * stride;
 #pragma omp simd
-      for (int64_t c = 0; c < s.C; ++c) acc[c] += g(b * s.C + c, c);
-      continue;
-    }
-    for (int64_t c = 0; c < s.C; ++c) {
-      const int64_t o = (b * s.C + c) * s.L;
-      double run = 0;
-#pragma omp simd reduction(+ : run)
-      for (int64_t l = 0; l < s.L; ++l) run += g(o + l, c);
-      acc[c] += run;
+    for (int64_t j = 0; j < width; ++j) {
+      T* p = part + j;
+      ((*p += g(o + j, j), p += width), ...);
     }
   }
+}
+
+// acc[k][c] += the sum of g_k(i, c) over the elements i of channel c in rows [b0, b1).
+template <typename T, typename... G>
+void sum_rows(BnLayout s, int64_t b0, int64_t b1, std::array<double*, sizeof...(G)> acc, G... g) {
+  constexpr int K = sizeof...(G);
+  if (s.L == 1) {  // rows of C channels: one partial sum per channel
+    T* part = scratch<T, 3>(K * s.C);
+    for (int64_t r0 = b0; r0 < b1; r0 += kFold) {
+      std::fill_n(part, K * s.C, T(0));
+      sum_down<T>(r0 * s.C, std::min(kFold, b1 - r0), s.C, s.C, part, g...);
+      for (int k = 0; k < K; ++k)
+        for (int64_t c = 0; c < s.C; ++c) acc[k][c] += part[k * s.C + c];
+    }
+    return;
+  }
+  T* part = scratch<T, 3>(K * s.L);  // (N, C, L): channel c's runs of L, kFold rows at a time
+  for (int64_t r0 = b0; r0 < b1; r0 += kFold)
+    for (int64_t c = 0; c < s.C; ++c) {
+      std::fill_n(part, K * s.L, T(0));
+      sum_down<T>((r0 * s.C + c) * s.L, std::min(kFold, b1 - r0), s.C * s.L, s.L, part,
+                  [g, c](int64_t i, int64_t) { return g(i, c); }...);
+      for (int k = 0; k < K; ++k) {
+        double run = 0;
+#pragma omp simd reduction(+ : run)
+        for (int64_t l = 0; l < s.L; ++l) run += part[k * s.L + l];
+        acc[k][c] += run;
+      }
+    }
 }
 
 // f(i, c) for every element of rows [b0, b1); elementwise, so the inner loop vectorises.
@@ -170,10 +158,11 @@ void stats_of_rows(const T* x, BnLayout s, int64_t b0, int64_t b1, double* mean,
     double* q = done == 0 ? m2 : cq;
     std::fill_n(m, s.C, 0.0);
     std::fill_n(q, s.C, 0.0);
-    accumulate_rows(s, r0, r1, m, [&](int64_t i, int64_t) { return double(x[i]); });
+    sum_rows<T>(s, r0, r1, {m}, [x](int64_t i, int64_t) { return x[i]; });
     for (int64_t c = 0; c < s.C; ++c) m[c] /= count;
-    accumulate_rows(s, r0, r1, q, [&](int64_t i, int64_t c) {
-      const double d = x[i] - m[c];
+    const SplitMean<T> mu = split_mean<T, 4>(m, s.C);
+    sum_rows<T>(s, r0, r1, {q}, [x, mu](int64_t i, int64_t c) {
+      const T d = (x[i] - mu.hi[c]) - mu.lo[c];
       return d * d;
     });
     if (done > 0) merge_stats(s.C, done, mean, m2, count, cm, cq);
@@ -181,21 +170,38 @@ void stats_of_rows(const T* x, BnLayout s, int64_t b0, int64_t b1, double* mean,
   }
 }
 
+// The elementwise pass of the forward, y = scale (x - mu) + shift per channel, with
+// scale = gamma * inv_std, mu = T(mean) and shift = beta - scale * (mean - mu): the part of the
+// mean that T cannot hold moves into the shift, computed in double.
+template <typename T>
+struct Normalise {
+  T *scale, *mu, *shift;  // (C) each, in per-thread scratch of the thread that made them
+
+  Normalise(BnLayout s, const T* gamma, const T* beta, const double* mean, const double* inv_std)
+      : scale(scratch<T, 1>(3 * s.C)), mu(scale + s.C), shift(scale + 2 * s.C) {
+    for (int64_t c = 0; c < s.C; ++c) {
+      const double g = (gamma ? gamma[c] : 1.0) * inv_std[c];
+      scale[c] = static_cast<T>(g);
+      mu[c] = static_cast<T>(mean[c]);
+      shift[c] = static_cast<T>((beta ? beta[c] : 0.0) - g * (mean[c] - mu[c]));
+    }
+  }
+  void rows(const T* x, BnLayout s, int64_t b0, int64_t b1, T* y) const {
+    map_rows(s, b0, b1, [x, y, scale = scale, mu = mu, shift = shift](int64_t i, int64_t c) {
+      y[i] = scale[c] * (x[i] - mu[c]) + shift[c];
+    });
+  }
+};
+
 }  // namespace
 
 template <typename T>
 void bn_forward_eval_fast(const T* x, BnLayout s, const T* gamma, const T* beta, const double* mean,
                           const double* inv_std, T* y) {
-  T* coef = scratch<T, 1>(3 * s.C);  // (3, C): scale, mu, shift
-  T *scale = coef, *mu = coef + s.C, *shift = coef + 2 * s.C;
-  for (int64_t c = 0; c < s.C; ++c) {
-    scale[c] = static_cast<T>((gamma ? gamma[c] : 1.0) * inv_std[c]);
-    mu[c] = static_cast<T>(mean[c]);
-    shift[c] = beta ? beta[c] : T(0);
-  }
+  const Normalise<T> f(s, gamma, beta, mean, inv_std);
   run_team(threads_for(s), [&](int t, int nt) {
     const auto [b0, b1] = share(s.N, t, nt);
-    map_rows(s, b0, b1, [&](int64_t i, int64_t c) { y[i] = scale[c] * (x[i] - mu[c]) + shift[c]; });
+    f.rows(x, s, b0, b1, y);
   });
 }
 
@@ -204,8 +210,6 @@ void bn_forward_train_fast(const T* x, BnLayout s, const T* gamma, const T* beta
                            double* mean, double* m2, double* inv_std, T* y) {
   const int nt = threads_for(s);
   double* parts = scratch<double, 2>(2 * s.C * nt);  // (nt, 2, C): each thread's mean, m2
-  T* coef = scratch<T, 1>(3 * s.C);                  // (3, C): scale, mu, shift
-  T *scale = coef, *mu = coef + s.C, *shift = coef + 2 * s.C;
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
     double* own_mean = team == 1 ? mean : parts + 2 * s.C * t;
@@ -224,14 +228,10 @@ void bn_forward_train_fast(const T* x, BnLayout s, const T* gamma, const T* beta
                       parts + 2 * s.C * u + s.C);
         }
       }
-      for (int64_t c = 0; c < s.C; ++c) {
-        inv_std[c] = inverse_std(m2[c] / static_cast<double>(s.n()), eps);
-        scale[c] = static_cast<T>((gamma ? gamma[c] : 1.0) * inv_std[c]);
-        mu[c] = static_cast<T>(mean[c]);
-        shift[c] = beta ? beta[c] : T(0);
-      }
+      for (int64_t c = 0; c < s.C; ++c) inv_std[c] = inverse_std(m2[c] / double(s.n()), eps);
     }
-    map_rows(s, b0, b1, [&](int64_t i, int64_t c) { y[i] = scale[c] * (x[i] - mu[c]) + shift[c]; });
+    const Normalise<T> f(s, gamma, beta, mean, inv_std);  // each thread its own: C values
+    f.rows(x, s, b0, b1, y);
   });
 }
 
@@ -241,18 +241,18 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
   const int nt = threads_for(s);
   const double n = static_cast<double>(s.n());
   double* parts = scratch<double, 2>(2 * s.C * nt);  // (nt, 2, C): each thread's two sums
-  T* coef = scratch<T, 1>(4 * s.C);                  // (4, C): a, b, mu, k as in the reference
-  T *a = coef, *bc = coef + s.C, *mu = coef + 2 * s.C, *k = coef + 3 * s.C;
+  const SplitMean<T> mu = split_mean<T, 5>(args.mean, s.C);
+  T* coef = scratch<T, 1>(3 * s.C);  // (3, C): a, b, k' with dx = a dy + b (x - mu.hi) + k'
+  T *a = coef, *bc = coef + s.C, *k = coef + 2 * s.C;
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
     double* sd = team == 1 ? sum_dy : parts + 2 * s.C * t;
     double* sdx = team == 1 ? sum_dy_xc : sd + s.C;
     std::fill_n(sd, s.C, 0.0);
     std::fill_n(sdx, s.C, 0.0);
-    accumulate_rows(s, b0, b1, sd, [&](int64_t i, int64_t) { return double(dy[i]); });
-    accumulate_rows(s, b0, b1, sdx, [&](int64_t i, int64_t c) {
-      return static_cast<double>(dy[i]) * (x[i] - args.mean[c]);
-    });
+    sum_rows<T>(
+        s, b0, b1, {sd, sdx}, [dy](int64_t i, int64_t) { return dy[i]; },
+        [x, dy, mu](int64_t i, int64_t c) { return dy[i] * ((x[i] - mu.hi[c]) - mu.lo[c]); });
 #pragma omp barrier
 #pragma omp single
     {
@@ -261,49 +261,36 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
           sum_dy[c] = (u ? sum_dy[c] : 0.0) + parts[2 * s.C * u + c];
           sum_dy_xc[c] = (u ? sum_dy_xc[c] : 0.0) + parts[2 * s.C * u + s.C + c];
         }
-      for (int64_t c = 0; dx && c < s.C; ++c) {
+      for (int64_t c = 0; dx && c < s.C; ++c) {  // as in the reference, with x - mean split
         const double inv = args.inv_std[c];
-        a[c] = static_cast<T>((gamma ? gamma[c] : 1.0) * inv);
-        bc[c] = static_cast<T>(args.batch_stats ? -a[c] * inv * inv * sum_dy_xc[c] / n : 0);
-        mu[c] = static_cast<T>(args.mean[c]);
-        k[c] = static_cast<T>(args.batch_stats ? -a[c] * sum_dy[c] / n : 0);
+        const double ac = (gamma ? gamma[c] : 1.0) * inv;
+        const double bcc = args.batch_stats ? -ac * inv * inv * sum_dy_xc[c] / n : 0;
+        a[c] = static_cast<T>(ac);
+        bc[c] = static_cast<T>(bcc);
+        k[c] = static_cast<T>((args.batch_stats ? -ac * sum_dy[c] / n : 0) - bcc * mu.lo[c]);
       }
     }
     if (!dx) return;
     if (args.accumulate) {
-      map_rows(s, b0, b1, [&](int64_t i, int64_t c) {
-        dx[i] += a[c] * dy[i] + bc[c] * (x[i] - mu[c]) + k[c];
+      map_rows(s, b0, b1, [x, dy, dx, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
+        dx[i] += a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];
       });
     } else {
-      map_rows(s, b0, b1,
-               [&](int64_t i, int64_t c) { dx[i] = a[c] * dy[i] + bc[c] * (x[i] - mu[c]) + k[c]; });
+      map_rows(s, b0, b1, [x, dy, dx, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
+        dx[i] = a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];
+      });
     }
   });
 }
 
-template void bn_forward_train_reference(const float*, BnLayout, const float*, const float*, double,
-                                         double*, double*, double*, float*);
-template void bn_forward_train_fast(const float*, BnLayout, const float*, const float*, double,
-                                    double*, double*, double*, float*);
-template void bn_forward_eval_reference(const float*, BnLayout, const float*, const float*,
-                                        const double*, const double*, float*);
-template void bn_forward_eval_fast(const float*, BnLayout, const float*, const float*,
-                                   const double*, const double*, float*);
-template void bn_backward_reference(const float*, const float*, BnLayout, const float*,
-                                    BnBackwardArgs, double*, double*, float*);
-template void bn_backward_fast(const float*, const float*, BnLayout, const float*, BnBackwardArgs,
-                               double*, double*, float*);
-template void bn_forward_train_reference(const double*, BnLayout, const double*, const double*,
-                                         double, double*, double*, double*, double*);
-template void bn_forward_train_fast(const double*, BnLayout, const double*, const double*, double,
-                                    double*, double*, double*, double*);
-template void bn_forward_eval_reference(const double*, BnLayout, const double*, const double*,
-                                        const double*, const double*, double*);
-template void bn_forward_eval_fast(const double*, BnLayout, const double*, const double*,
-                                   const double*, const double*, double*);
-template void bn_backward_reference(const double*, const double*, BnLayout, const double*,
-                                    BnBackwardArgs, double*, double*, double*);
-template void bn_backward_fast(const double*, const double*, BnLayout, const double*,
-                               BnBackwardArgs, double*, double*, double*);
+#define MG_BN_FAST_KERNELS(T)                                                                    \
+  template void bn_forward_train_fast(const T*, BnLayout, const T*, const T*, double, double*,    \
+                                      double*, double*, T*);                                      \
+  template void bn_forward_eval_fast(const T*, BnLayout, const T*, const T*, const double*,       \
+                                     const double*, T*);                                          \
+  template void bn_backward_fast(const T*, const T*, BnLayout, const T*, BnBackwardArgs, double*, \
+                                 double*, T*);
+MG_BN_FAST_KERNELS(float)
+MG_BN_FAST_KERNELS(double)
 
 }  // namespace mg::nn::kernels

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/random.hpp"
@@ -58,9 +59,12 @@ void check_forward_and_backward(BnLayout s, bool affine, double tol) {
                                               inv_r.data(), y_r.data());
   mg::nn::kernels::bn_forward_train_fast(x.data(), s, g, b, 1e-5, mean_f.data(), m2_f.data(),
                                          inv_f.data(), y_f.data());
-  CHECK(worst(mean_f, mean_r) < 1e-12);
-  CHECK(worst(m2_f, m2_r) < 1e-12 * static_cast<double>(s.n()));
-  CHECK(worst(inv_f, inv_r) < 1e-12);
+  // The fast float kernels sum 16 rows in float before folding into double: a few float ulps
+  // of the values summed, where the references add every value in double.
+  const double stat_tol = std::is_same_v<T, float> ? 1e-6 : 1e-12;
+  CHECK(worst(mean_f, mean_r) < stat_tol);
+  CHECK(worst(m2_f, m2_r) < stat_tol * static_cast<double>(s.n()));
+  CHECK(worst(inv_f, inv_r) < stat_tol);
   CHECK(worst(y_f, y_r) < tol);
 
   // eval forward with the same statistics
@@ -81,8 +85,8 @@ void check_forward_and_backward(BnLayout s, bool affine, double tol) {
                                              sdx_r.data(), dx_r.data());
       mg::nn::kernels::bn_backward_fast(x.data(), dy.data(), s, g, args, sd_f.data(), sdx_f.data(),
                                         dx_f.data());
-      CHECK(worst(sd_f, sd_r) < 1e-12 * static_cast<double>(s.n()));
-      CHECK(worst(sdx_f, sdx_r) < 1e-12 * static_cast<double>(s.n()));
+      CHECK(worst(sd_f, sd_r) < stat_tol * static_cast<double>(s.n()));
+      CHECK(worst(sdx_f, sdx_r) < stat_tol * static_cast<double>(s.n()));
       CHECK(worst(dx_f, dx_r) < tol);
     }
 }
