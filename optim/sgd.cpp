@@ -1,6 +1,7 @@
 // SGD's checks and its update. The update formula, and how it follows PyTorch, is in sgd.hpp.
 #include "optim/sgd.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -101,27 +102,27 @@ void SGD::step() {
       Tensor& param = groups_[g].params[i];
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      // Every line below is one elementwise pass over the parameter, written in place: the
-      // expression g = grad + wd * p is recomputed where it is used, never stored, so a step
-      // allocates nothing (only the first one creates the momentum buffers).
-      Tensor::ArrayMap p = param.flat();       // (n) the parameter's values
-      Tensor::ConstArrayMap dp = grad.flat();  // (n) its gradient
+      // One pass over the parameter, in place: each value is read and written once per step, and
+      // g = grad + wd * p is never stored, so a step allocates nothing (only the first one
+      // creates the momentum buffers, as buf = g). The roundings follow PyTorch's ops one for
+      // one: its `a.add(b, alpha=s)` is one fused multiply-add, fma(s, b, a).
+      float* p = param.data();
+      const float* dp = grad.data();
+      const int64_t n = param.numel();
       if (momentum == 0) {
-        p -= lr * (dp + wd * p);  // p = p - lr * g
+        for (int64_t k = 0; k < n; ++k) p[k] = std::fma(-lr, std::fma(wd, p[k], dp[k]), p[k]);
         continue;
       }
       Tensor& buffer = momentum_buffers_[g][i];
-      if (!buffer.defined()) {
-        buffer = Tensor::empty(param.shape());
-        buffer.flat() = dp + wd * p;  // buf = g
-      } else {
-        Tensor::ArrayMap buf = buffer.flat();
-        buf = momentum * buf + one_minus_dampening * (dp + wd * p);  // buf = m buf + (1 - d) g
-      }
-      if (options_.nesterov) {
-        p -= lr * ((dp + wd * p) + momentum * buffer.flat());  // p = p - lr * (g + m buf)
-      } else {
-        p -= lr * buffer.flat();  // p = p - lr * buf
+      const bool first = !buffer.defined();
+      if (first) buffer = Tensor::empty(param.shape());
+      float* buf = buffer.data();
+      const bool nesterov = options_.nesterov;
+      for (int64_t k = 0; k < n; ++k) {
+        const float gk = std::fma(wd, p[k], dp[k]);  // g = grad + wd p
+        buf[k] = first ? gk : std::fma(one_minus_dampening, gk, momentum * buf[k]);  // m buf + (1-d) g
+        const float step = nesterov ? std::fma(momentum, buf[k], gk) : buf[k];  // g + m buf, or buf
+        p[k] = std::fma(-lr, step, p[k]);                                        // p - lr step
       }
     }
   }
