@@ -27,11 +27,20 @@ TARGETS = {"bn_train_fwdbwd:32x10": 10, "bn_train_fwdbwd:256x256": 4,
            "mlp_step:S": 6, "mlp_step:M": 1.5, "mlp_step:L": 1.3}
 
 
+# PyTorch frees its tensors to glibc's malloc, which returns blocks over its mmap threshold to the
+# OS; the next step then faults every page in again (about 11 µs per 4 KiB page on this VM), and
+# PyTorch's times swing by 10x with glibc's adaptive threshold. The PyTorch workers run with the
+# threshold fixed and trimming off, so they too reuse memory: we compare against PyTorch at its
+# best, not at its unluckiest.
+TORCH_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 32),
+                "MALLOC_TOP_PAD_": str(256 << 20)}
+
+
 class Worker:
-    def __init__(self, name, argv):
+    def __init__(self, name, argv, env=None):
         self.name = name
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, env={**os.environ, **(env or {})})
 
     def ask(self, case, threads, min_seconds):
         self.proc.stdin.write(f"{case} {threads} {min_seconds}\n")
@@ -62,18 +71,32 @@ def start_workers(args):
     notes = []
     libtorch = os.path.join(args.bin, "bench_libtorch")
     if os.path.exists(libtorch):
-        workers["libtorch"] = Worker("libtorch", [libtorch])
+        workers["libtorch"] = Worker("libtorch", [libtorch], TORCH_MALLOC)
     else:
         notes.append("libtorch C++ not found at build time: its column is n/a.")
     probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"],
                            capture_output=True, text=True)
     if probe.returncode == 0:
         workers["torch.py"] = Worker("torch.py", [sys.executable, os.path.join(HERE,
-                                                                              "bench_torch.py")])
-        notes.append(f"PyTorch {probe.stdout.strip()} (Python, default allocator).")
+                                                                              "bench_torch.py")],
+                                     TORCH_MALLOC)
+        notes.append(f"PyTorch {probe.stdout.strip()} (Python).")
     else:
         notes.append("PyTorch (Python) is not available: its column is n/a; minigrad still runs.")
+    if len(workers) > 1:
+        notes.append("PyTorch workers: glibc malloc keeps freed memory (" +
+                     " ".join(f"{k}={v}" for k, v in TORCH_MALLOC.items()) + ").")
+        notes.append(blas_note())
     return workers, notes
+
+
+def blas_note():
+    """Which BLAS PyTorch's GEMMs run on: Debian's reference BLAS is ten times slower."""
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    if "openblas" in blas or "blis" in blas or "mkl" in blas:
+        return f"PyTorch's BLAS: {blas}."
+    return (f"PyTorch's BLAS: {blas}, the unoptimised reference BLAS: PyTorch's GEMMs are many times"
+            " slower than they could be (scripts/install-deps.sh --torch installs OpenBLAS).")
 
 
 def memory_runs(args):
