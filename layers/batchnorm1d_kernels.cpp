@@ -158,8 +158,12 @@ void stats_of_rows(const T* x, BnLayout s, int64_t b0, int64_t b1, double* mean,
     double* q = done == 0 ? m2 : cq;
     std::fill_n(m, s.C, 0.0);
     std::fill_n(q, s.C, 0.0);
-    sum_rows<T>(s, r0, r1, {m}, [x](int64_t i, int64_t) { return x[i]; });
-    for (int64_t c = 0; c < s.C; ++c) m[c] /= count;
+    // Pass 1 sums x - x0, x0 being the chunk's first value in the channel: the float partial
+    // sums then hold the spread of the values, not their size, and keep its digits.
+    T* x0 = scratch<T, 6>(s.C);
+    for (int64_t c = 0; c < s.C; ++c) x0[c] = x[(r0 * s.C + c) * s.L];
+    sum_rows<T>(s, r0, r1, {m}, [x, x0](int64_t i, int64_t c) { return x[i] - x0[c]; });
+    for (int64_t c = 0; c < s.C; ++c) m[c] = x0[c] + m[c] / count;
     const SplitMean<T> mu = split_mean<T, 4>(m, s.C);
     sum_rows<T>(s, r0, r1, {q}, [x, mu](int64_t i, int64_t c) {
       const T d = (x[i] - mu.hi[c]) - mu.lo[c];
