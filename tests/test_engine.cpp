@@ -115,6 +115,37 @@ TEST_CASE("engine: the seed gradient", "[engine]") {
                       "it has requires_grad = true)");
 }
 
+TEST_CASE("engine: an explicit seed is borrowed, never written, and copied when it must stay",
+          "[engine]") {
+  const std::vector<double> seed_values = {1, -2, 3, 0.5};
+  TensorD x = TensorD::from_vector({1, 2, 3, 4}, {4}, true);
+  TensorD dy = TensorD::from_vector(seed_values, {4});
+  SECTION("an op's output borrows the seed: the backwards read it and leave it as it was") {
+    const TensorD y = mg::exp(x * 0.5) + x;  // the root's backward and its inputs' read dy
+    y.backward(dy);
+    CHECK(dy.to_vector() == seed_values);
+    CHECK_FALSE(y.grad().defined());  // dropped after the root's backward, as before
+    const std::vector<double> g = x.grad().to_vector();
+    for (size_t i = 0; i < 4; ++i)
+      CHECK(g[i] == Approx(seed_values[i] * (0.5 * std::exp(0.5 * (i + 1.0)) + 1)));
+    REQUIRE_THROWS_AS(y.backward(dy), mg::GraphError);  // the graph was freed, as without a seed
+    CHECK(dy.to_vector() == seed_values);
+  }
+  SECTION("a root that keeps its gradient gets a copy: changing dy later does not change it") {
+    TensorD y = x * 2.0;
+    y.retain_grad();
+    y.backward(dy);
+    dy.flat()(0) = 100;
+    CHECK(y.grad().to_vector() == seed_values);
+    CHECK(x.grad().to_vector() == std::vector<double>{2, -4, 6, 1});
+  }
+  SECTION("a leaf root gets a copy too: its .grad() is the result") {
+    x.backward(dy);
+    dy.flat()(0) = 100;
+    CHECK(x.grad().to_vector() == seed_values);
+  }
+}
+
 TEST_CASE("engine: requires_grad propagates, leaves and non-leaves", "[engine]") {
   TensorD a = TensorD::from_vector({1, 2}, {2}, true);
   const TensorD b = TensorD::from_vector({3, 4}, {2});
