@@ -1,20 +1,26 @@
 // BatchNorm1d's loops, each written twice: a plain `_reference` version that reads like the math
-// (one phase at a time, every element in memory order) and a `_fast` version that
-// layers/batchnorm1d.cpp calls. tests/test_kernels.cpp proves that both give the same results.
+// (one phase at a time, every element in memory order, every sum in double;
+// batchnorm1d_kernels_reference.cpp) and a `_fast` version that layers/batchnorm1d.cpp calls
+// (batchnorm1d_kernels.cpp). tests/test_kernels.cpp proves that both give the same results.
 //
 // What the fast versions do differently (docs/performance.md has the measurements):
-//   - rows are streamed in memory order with one accumulator per channel (the inner loop runs
+//   - rows are streamed in memory order with one partial sum per channel (the inner loop runs
 //     over a row's contiguous channels, or over a channel's contiguous run of L, so it
 //     vectorises);
+//   - partial sums are kept in T over at most 16 rows, then added into double: float's SIMD
+//     width, double's accumulation. The mean's pass sums x - x0 (x0 a value of the channel) and
+//     x - mean is taken against the mean split into two floats, so float keeps its digits even
+//     when |mean| >> std;
 //   - the variance's two passes run on chunks of rows small enough to stay in cache, and the
 //     chunks' statistics are merged exactly, so x is read from memory once for the statistics;
+//     the backward's two sums share one pass;
 //   - per-channel constants are computed once, so an element costs a subtract and a multiply-add;
 //   - large inputs split the rows over OpenMP threads, each with its own accumulators (small
 //     ones stay on one thread: starting threads costs more than the work);
 //   - no allocation: per-channel scratch is kept per thread between calls.
 //
 // Legend: N = batch, C = channels, L = length (1 for (N, C) input), n = N * L values per
-// channel. Statistics and the backward's sums are accumulated in double.
+// channel. The statistics and sums handed back are double.
 #pragma once
 
 #include <cstdint>
