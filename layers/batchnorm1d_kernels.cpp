@@ -287,7 +287,7 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
   });
 }
 
-#define MG_BN_FAST_KERNELS(T)                                                                    \
+#define MG_BN_FAST_KERNELS(T)                                                                     \
   template void bn_forward_train_fast(const T*, BnLayout, const T*, const T*, double, double*,    \
                                       double*, double*, T*);                                      \
   template void bn_forward_eval_fast(const T*, BnLayout, const T*, const T*, const double*,       \

@@ -70,13 +70,13 @@ template void bn_forward_train_reference(const float*, BnLayout, const float*, c
                                          double*, double*, double*, float*);
 template void bn_forward_eval_reference(const float*, BnLayout, const float*, const float*,
                                         const double*, const double*, float*);
-template void bn_backward_reference(const float*, const float*, BnLayout, const float*, BnBackwardArgs,
-                                    double*, double*, float*);
-template void bn_forward_train_reference(const double*, BnLayout, const double*, const double*, double,
-                                         double*, double*, double*, double*);
+template void bn_backward_reference(const float*, const float*, BnLayout, const float*,
+                                    BnBackwardArgs, double*, double*, float*);
+template void bn_forward_train_reference(const double*, BnLayout, const double*, const double*,
+                                         double, double*, double*, double*, double*);
 template void bn_forward_eval_reference(const double*, BnLayout, const double*, const double*,
                                         const double*, const double*, double*);
-template void bn_backward_reference(const double*, const double*, BnLayout, const double*, BnBackwardArgs,
-                                    double*, double*, double*);
+template void bn_backward_reference(const double*, const double*, BnLayout, const double*,
+                                    BnBackwardArgs, double*, double*, double*);
 
 }  // namespace mg::nn::kernels

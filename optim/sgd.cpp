@@ -120,9 +120,10 @@ void SGD::step() {
       const bool nesterov = options_.nesterov;
       for (int64_t k = 0; k < n; ++k) {
         const float gk = std::fma(wd, p[k], dp[k]);  // g = grad + wd p
-        buf[k] = first ? gk : std::fma(one_minus_dampening, gk, momentum * buf[k]);  // m buf + (1-d) g
-        const float step = nesterov ? std::fma(momentum, buf[k], gk) : buf[k];  // g + m buf, or buf
-        p[k] = std::fma(-lr, step, p[k]);                                        // p - lr step
+        // buf = m buf + (1 - d) g; the step is g + m buf with Nesterov, else buf
+        buf[k] = first ? gk : std::fma(one_minus_dampening, gk, momentum * buf[k]);
+        const float step = nesterov ? std::fma(momentum, buf[k], gk) : buf[k];
+        p[k] = std::fma(-lr, step, p[k]);  // p = p - lr step
       }
     }
   }
