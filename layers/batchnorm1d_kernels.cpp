@@ -287,14 +287,17 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
   });
 }
 
-#define MG_BN_FAST_KERNELS(T)                                                                     \
-  template void bn_forward_train_fast(const T*, BnLayout, const T*, const T*, double, double*,    \
-                                      double*, double*, T*);                                      \
-  template void bn_forward_eval_fast(const T*, BnLayout, const T*, const T*, const double*,       \
-                                     const double*, T*);                                          \
-  template void bn_backward_fast(const T*, const T*, BnLayout, const T*, BnBackwardArgs, double*, \
-                                 double*, T*);
-MG_BN_FAST_KERNELS(float)
-MG_BN_FAST_KERNELS(double)
+template void bn_forward_train_fast(const float*, BnLayout, const float*, const float*, double,
+                                    double*, double*, double*, float*);
+template void bn_forward_eval_fast(const float*, BnLayout, const float*, const float*,
+                                   const double*, const double*, float*);
+template void bn_backward_fast(const float*, const float*, BnLayout, const float*, BnBackwardArgs,
+                               double*, double*, float*);
+template void bn_forward_train_fast(const double*, BnLayout, const double*, const double*, double,
+                                    double*, double*, double*, double*);
+template void bn_forward_eval_fast(const double*, BnLayout, const double*, const double*,
+                                   const double*, const double*, double*);
+template void bn_backward_fast(const double*, const double*, BnLayout, const double*,
+                               BnBackwardArgs, double*, double*, double*);
 
 }  // namespace mg::nn::kernels
