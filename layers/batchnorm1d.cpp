@@ -26,12 +26,13 @@ struct Saved {
   std::vector<double> inv_std;  // (C) 1 / sqrt(var + eps), var biased batch or running_var
 };
 
-std::string batch_of_one_message(const Shape& shape, bool training) {
+std::string batch_of_one_message(const Shape& shape, bool training, bool affine) {
+  // One value per channel: x - mean = 0, so y = gamma * 0 + beta whatever the input.
   std::string why = fmt::format(
       "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
       "input of shape {} (N * L = 1): a single value has no variance, so every output would be "
-      "0. ",
-      shape);
+      "{}. ",
+      shape, affine ? "the bias (beta), whatever the input" : "0");
   if (training) {
     return why +
            "Use a batch with more than one sample (drop_last skips a final batch of one), or "
@@ -62,7 +63,7 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // Batch statistics in training (unless frozen), and always without running statistics.
   const bool batch_stats = (this->is_training() && !frozen_) || !options_.track_running_stats;
   if (batch_stats && s.n() == 1)
-    fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
+    fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training(), options_.affine));
 
   const int64_t C = s.C;
   const bool affine = options_.affine;
@@ -83,7 +84,7 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
       // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
       if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
       // running = (1 - m) * running + m * batch, with the *unbiased* variance m2 / (n - 1).
-      ++num_batches_tracked;  // also under NoGradGuard: only eval() stops the updates
+      ++num_batches_tracked;  // also under NoGradGuard: only eval() and freeze() stop it
       const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
       T* rm = running_mean.data();
       T* rv = running_var.data();

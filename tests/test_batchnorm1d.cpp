@@ -3,6 +3,7 @@
 // test_batchnorm1d_conformance.cpp.
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -203,18 +204,50 @@ TEST_CASE("BatchNorm1d: eval uses running statistics when tracked, batch statist
   CHECK(var[1] == Approx(1.0).epsilon(1e-4));
 }
 
-TEST_CASE("BatchNorm1d: the train/eval gap is sqrt((N - 1) / N) with momentum 1, eps 0",
+// With momentum 1 and eps 0 the running statistics are this batch's, but running_var holds the
+// unbiased variance (divisor n - 1, n = N * L values per channel) while training normalised with
+// the biased one (divisor n). So y - beta = gamma * (x - mean) * s shrinks by sqrt((n - 1) / n)
+// in eval; y itself only when beta = 0. For (N, C, L) input the factor is not sqrt((N - 1) / N).
+TEST_CASE("BatchNorm1d: the train/eval gap is sqrt((n - 1) / n), n = N * L, on y - beta",
           "[batchnorm]") {
   mg::Generator gen(6);
-  for (int64_t N : {2, 4, 16}) {
+  const std::vector<double> beta{0.5, -1.0, 2.0};
+  for (const auto& [N, L] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 1}, {4, 1}, {16, 1}, {2, 3}, {4, 5}}) {
     BatchNormD bn(3, {.eps = 0, .momentum = 1.0});
-    const TensorD x = TensorD::randn(Shape{N, 3}, gen);
+    bn.weight.flat() << 1.5, -0.5, 2.0;
+    bn.bias.flat() << beta[0], beta[1], beta[2];
+    const TensorD x = TensorD::randn(L == 1 ? Shape{N, 3} : Shape{N, 3, L}, gen);
     const TensorD train = bn(x);
     bn.eval();
     const TensorD eval = bn(x);
-    for (int64_t i = 0; i < train.numel(); ++i)
-      CHECK(eval.data()[i] / train.data()[i] == Approx(std::sqrt((N - 1.0) / N)).epsilon(1e-10));
+    const double n = static_cast<double>(N * L);
+    INFO("N = " << N << ", L = " << L);
+    for (int64_t i = 0; i < train.numel(); ++i) {
+      const double b = beta[(i / L) % 3];
+      CHECK((eval.data()[i] - b) / (train.data()[i] - b) ==
+            Approx(std::sqrt((n - 1) / n)).epsilon(1e-10));
+    }
+    if (L > 1) {  // not the batch size's factor
+      const double ratio = (eval.data()[0] - beta[0]) / (train.data()[0] - beta[0]);
+      CHECK(std::abs(ratio - std::sqrt((N - 1.0) / N)) > 1e-3);
+    }
   }
+}
+
+// What the batch-of-one message says: with one value per channel x - mean = 0, so y = beta
+// whatever the input (the staged reference computes it; the layer refuses it).
+TEST_CASE("BatchNorm1d: a batch of one would give beta, as the message says", "[batchnorm]") {
+  const TensorD x = TensorD::from_vector({3.0, -7.0, 100.0}, Shape{1, 3});
+  const TensorD gamma = TensorD::from_vector({1.5, -0.5, 2.0}, Shape{3});
+  const TensorD beta = TensorD::from_vector({0.5, -1.0, 2.0}, Shape{3});
+  const mg::nn::StagedResult r = mg::nn::batchnorm1d_staged(
+      x, gamma, beta, TensorD::from_vector({1, 2, 3}, Shape{1, 3}), 1e-5);
+  CHECK(r.y.to_vector() == beta.to_vector());
+  BatchNormD bn(3);
+  CHECK_THROWS_WITH(bn(x), Catch::Contains("so every output would be the bias (beta)"));
+  BatchNormD plain(3, {.affine = false});
+  CHECK_THROWS_WITH(plain(x), Catch::Contains("so every output would be 0."));
 }
 
 TEST_CASE("BatchNorm1d: float32 statistics are stable for mean 1e4, unit variance", "[batchnorm]") {

@@ -1,5 +1,6 @@
 // to_dot: one node per tensor with its op (or leaf/param) and shape, one edge per input, from
-// input to output; shared inputs drawn once; deep graphs walked without recursion.
+// input to output; shared inputs drawn once, their edges marked; deep graphs walked without
+// recursion; names the caller gives, values and gradients of small tensors.
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -10,14 +11,18 @@
 
 #include "core/dot.hpp"
 #include "core/ops.hpp"
+#include "layers/linear.hpp"
+#include "layers/relu.hpp"
+#include "layers/sequential.hpp"
 
 using mg::Tensor;
 
 namespace {
 
 struct Graph {
-  std::vector<std::pair<std::string, std::string>> nodes;  // (id, label)
-  std::vector<std::pair<std::string, std::string>> edges;  // (from, to)
+  std::vector<std::pair<std::string, std::string>> nodes;   // (id, label)
+  std::vector<std::pair<std::string, std::string>> edges;   // (from, to)
+  std::vector<std::pair<std::string, std::string>> marked;  // edges drawn bold: shared input
 
   std::string id_of(const std::string& label) const {
     const auto it =
@@ -31,17 +36,21 @@ struct Graph {
   }
 };
 
-// Reads back the lines to_dot writes: `n3 [label="op\n(2, 2)"...];` and `n1 -> n0;`.
+// Reads back the lines to_dot writes: `n3 [label="op\n(2, 2)"...];` and `n1 -> n0;` (with
+// ` [color=..., penwidth=2]` when n1 is read by more than one op).
 Graph parse(const std::string& dot) {
   Graph g;
   const std::regex node(R"re(^  (n\d+) \[label="([^"]*)")re");
-  const std::regex edge(R"(^  (n\d+) -> (n\d+);$)");
+  const std::regex edge(R"(^  (n\d+) -> (n\d+)( \[color="#cc0000", penwidth=2\])?;$)");
   std::istringstream in(dot);
   std::string line;
   std::smatch m;
   while (std::getline(in, line)) {
     if (std::regex_search(line, m, node)) g.nodes.emplace_back(m[1], m[2]);
-    if (std::regex_match(line, m, edge)) g.edges.emplace_back(m[1], m[2]);
+    if (std::regex_match(line, m, edge)) {
+      g.edges.emplace_back(m[1], m[2]);
+      if (m[3].matched) g.marked.emplace_back(m[1], m[2]);
+    }
   }
   return g;
 }
@@ -79,6 +88,47 @@ TEST_CASE("to_dot: a tensor used twice is one node with two edges", "[dot]") {
   CHECK(g.edges.size() == 5);  // exp <- x; mul <- exp, exp; add <- mul, x
   const std::string e = g.id_of("exp\\n(4)"), m = g.id_of("mul\\n(4)");
   CHECK(std::count(g.edges.begin(), g.edges.end(), std::pair{e, m}) == 2);
+  // exp and x are each read twice: their gradients are sums, and their 4 edges are marked.
+  CHECK(g.marked.size() == 4);
+  CHECK(std::count(g.marked.begin(), g.marked.end(), std::pair{e, m}) == 2);
+  CHECK(std::find(g.marked.begin(), g.marked.end(), std::pair{g.id_of("add\\n(4)"), m}) ==
+        g.marked.end());
+}
+
+TEST_CASE("to_dot: names the caller gives, parameters by their state_dict names", "[dot]") {
+  mg::Generator gen(1);
+  mg::nn::Sequential model;
+  model.push_back(mg::nn::Linear(2, 3, {}, gen));
+  model.push_back(mg::nn::ReLU());
+  model.push_back(mg::nn::Linear(3, 1, {}, gen));
+  const Tensor x = Tensor::zeros({4, 2});
+  const Tensor h = model.forward(x);
+  const Tensor L = mg::mean(h);
+  const Graph g = parse(mg::to_dot(L, {.names = model.named_parameters()}));
+  CHECK(g.has_edge("0.weight\\n(3, 2)", "linear\\n(4, 3)"));
+  CHECK(g.has_edge("0.bias\\n(3)", "linear\\n(4, 3)"));
+  CHECK(g.has_edge("2.weight\\n(1, 3)", "linear\\n(4, 1)"));
+  CHECK(g.has_edge("2.bias\\n(1)", "linear\\n(4, 1)"));
+  CHECK(g.nodes.size() == 9);  // x, 4 parameters, linear, relu, linear, mean
+  // An op's output by name keeps its op: "h = linear".
+  const Graph named = parse(mg::to_dot(L, {.names = {{"h", h}}}));
+  CHECK(named.has_edge("h = linear\\n(4, 1)", "mean\\n(1)"));
+}
+
+TEST_CASE("to_dot: values and gradients of small tensors", "[dot]") {
+  const Tensor x = Tensor::from_vector({1, -2.5f, 3}, {3}, true);
+  const Tensor big = Tensor::zeros({4}, true);
+  Tensor y = x * x;
+  y.retain_grad();
+  const Tensor L = mg::sum(y) + mg::sum(big);
+  mg::DotOptions<float> options{.names = {{"x", x}, {"y", y}}, .max_values = 3};
+  const Graph before = parse(mg::to_dot(L, options));
+  CHECK(before.id_of("x\\n(3)\\nvalue  1  -2.5  3\\l").size() > 0);  // no gradient yet
+  CHECK(before.id_of("param\\n(4)").size() > 0);                     // 4 > max_values: no values
+  L.backward({}, /*retain_graph=*/true);
+  const Graph after = parse(mg::to_dot(L, options));
+  CHECK(after.has_edge("x\\n(3)\\nvalue  1  -2.5  3\\lgrad   2  -5  6\\l",
+                       "y = mul\\n(3)\\nvalue  1  6.25  9\\lgrad   1  1  1\\l"));
 }
 
 TEST_CASE("to_dot: a leaf alone, and a freed graph", "[dot]") {

@@ -63,6 +63,7 @@ struct World {
   Tensor x = Tensor::randn({4, 3}, gen, /*requires_grad=*/true);  // (N, C) = (4, 3), with .grad()
   mg::nn::Sequential model;
   BatchNorm1d untracked{4, {.track_running_stats = false}};  // in eval()
+  BatchNorm1d no_affine{4, {.affine = false}};               // in train()
   std::optional<SGD> sgd;
   Tensor loss;  // for a case whose arrange step runs a backward
   mg::data::Dataset data = mg::data::make_blobs(12, 3, 0.5, /*seed=*/1);
@@ -227,19 +228,25 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
     {[](World& w) { w.bn()(zeros({1, 4})); },
      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
      "input of shape (1, 4) (N * L = 1): a single value has no variance, so every output would "
-     "be 0. Use a batch with more than one sample (drop_last skips a final batch of one), or "
+     "be the bias (beta), whatever the input. Use a batch with more than one sample (drop_last skips a final batch of one), or "
      "call eval() to normalise with the tracked running statistics"},
     {[](World& w) { w.model(zeros({1, 3})); },  // the same, reached through the model
      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
      "input of shape (1, 4) (N * L = 1): a single value has no variance, so every output would "
-     "be 0. Use a batch with more than one sample (drop_last skips a final batch of one), or "
+     "be the bias (beta), whatever the input. Use a batch with more than one sample (drop_last skips a final batch of one), or "
      "call eval() to normalise with the tracked running statistics"},
     {[](World& w) { w.untracked(zeros({1, 4, 1})); },
      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
      "input of shape (1, 4, 1) (N * L = 1): a single value has no variance, so every output "
-     "would be 0. This module does not track running statistics (track_running_stats=false), "
-     "so it uses batch statistics in eval() too. Use a batch with more than one sample "
-     "(drop_last skips a final batch of one), or construct it with track_running_stats=true"},
+     "would be the bias (beta), whatever the input. This module does not track running "
+     "statistics (track_running_stats=false), so it uses batch statistics in eval() too. Use a "
+     "batch with more than one sample (drop_last skips a final batch of one), or construct it "
+     "with track_running_stats=true"},
+    {[](World& w) { w.no_affine(zeros({1, 4})); },  // without beta, the output would be 0
+     "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
+     "input of shape (1, 4) (N * L = 1): a single value has no variance, so every output would "
+     "be 0. Use a batch with more than one sample (drop_last skips a final batch of one), or "
+     "call eval() to normalise with the tracked running statistics"},
     // In anomaly mode a NaN output is refused before the running statistics take it in.
     {[](World& w) {
        mg::DetectAnomalyGuard anomaly;

@@ -78,8 +78,9 @@ void write_command_txt(const std::filesystem::path& path, const std::string& com
   write_text(path, command_line + "\n");
 }
 
-void write_graph_dot(const std::filesystem::path& path, const mg::Tensor& loss) {
-  write_text(path, mg::to_dot(loss));
+void write_graph_dot(const std::filesystem::path& path, const mg::Tensor& loss,
+                     const mg::nn::NamedTensors<float>& parameters) {
+  write_text(path, mg::to_dot(loss, {.names = parameters}));
 }
 
 }  // namespace train_mlp

@@ -38,7 +38,9 @@ void write_command_txt(const std::filesystem::path& path, const std::string& com
 // scripts/check_checkpoint_in_pytorch.py) can evaluate a checkpoint on exactly the same data.
 void write_test_set_csv(const std::filesystem::path& path, const mg::data::Dataset& test);
 
-// graph.dot: the graph of `loss` (one training step) in Graphviz DOT, before its backward.
-void write_graph_dot(const std::filesystem::path& path, const mg::Tensor& loss);
+// graph.dot: the graph of `loss` (one training step) in Graphviz DOT, before its backward, with
+// the parameters labelled by their state_dict names ("0.weight", "1.bias", ...).
+void write_graph_dot(const std::filesystem::path& path, const mg::Tensor& loss,
+                     const mg::nn::NamedTensors<float>& parameters);
 
 }  // namespace train_mlp

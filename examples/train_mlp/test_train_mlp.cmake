@@ -80,6 +80,10 @@ elseif(CASE STREQUAL "short_run")
   file(READ "${WORK_DIR}/a/command.txt" command)
   string(FIND "${command}" "--samples 800 --epochs 10 --seed 1" at)
   expect("command.txt: expected the flags, got ${command}" at GREATER -1)
+  # graph.dot names the parameters as the state_dict does.
+  file(READ "${WORK_DIR}/a/graph.dot" graph)
+  string(FIND "${graph}" "[label=\"0.weight\\n" at)
+  expect("graph.dot: expected the node 0.weight, got:\n${graph}" at GREATER -1)
 
   # Determinism: the same seed on one thread gives the same bytes.
   run_train_mlp(code stdout stderr ${flags} --out "${WORK_DIR}/b")

@@ -89,7 +89,8 @@ RunResult train(const Config& c, const Split& data, mg::nn::Sequential& net, boo
                            std::isnan(value) ? "NaN" : "Inf"));
           break;
         }
-        if (epoch == start_epoch + 1 && step == 1) write_graph_dot(dir / "graph.dot", loss);
+        if (epoch == start_epoch + 1 && step == 1)
+          write_graph_dot(dir / "graph.dot", loss, net.named_parameters());
         loss.backward();
         sgd.step();
         loss_sum += value;

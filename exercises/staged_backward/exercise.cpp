@@ -1,0 +1,31 @@
+// Exercise: one step of this staged backward is wrong. Run build/release/exercises/
+// exercise_staged_backward: it names the first gradient that disagrees with autograd. Find the
+// step in docs/batchnorm.md's table, derive its local derivative again, and fix the line.
+#include <cmath>
+
+#include "exercise.hpp"
+
+StagedGradients staged_backward(const std::vector<double>& x, double gamma, double eps,
+                                const std::vector<double>& dy) {
+  const size_t n = x.size();
+  // ---- forward ----
+  double mu = 0;
+  for (double xi : x) mu += xi / n;  // 1
+  std::vector<double> c(n);
+  for (size_t i = 0; i < n; ++i) c[i] = x[i] - mu;  // 2
+  double v = 0;
+  for (size_t i = 0; i < n; ++i) v += c[i] * c[i] / n;  // 3, 4
+  const double d = std::sqrt(v + eps);                  // 5
+  const double s = 1 / d;                               // 6
+  // ---- backward ----
+  StagedGradients g;
+  for (size_t i = 0; i < n; ++i) g.dx_hat.push_back(gamma * dy[i]);                     // 8
+  for (size_t i = 0; i < n; ++i) g.ds += c[i] * g.dx_hat[i];                            // 7
+  g.dd = -g.ds / (d * d);                                                               // 6
+  g.dv = g.dd / d;                                                                      // 5
+  g.dq.assign(n, g.dv / n);                                                             // 4
+  for (size_t i = 0; i < n; ++i) g.dc.push_back(s * g.dx_hat[i] + 2 * c[i] * g.dq[i]);  // 7, 3
+  for (size_t i = 0; i < n; ++i) g.dmu -= g.dc[i];                                      // 2
+  for (size_t i = 0; i < n; ++i) g.dx.push_back(g.dc[i] + g.dmu / n);                   // 2, 1
+  return g;
+}
