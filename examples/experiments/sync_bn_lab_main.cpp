@@ -19,12 +19,13 @@
 
 #include <minigrad/minigrad.hpp>
 
-#include "examples/experiments/mlp.hpp"
-#include "examples/experiments/plot.hpp"
+#include "common/mlp.hpp"
+#include "common/plot.hpp"
+#include "common/training.hpp"
 
 namespace {
 
-using namespace experiments;
+using namespace examples;
 
 enum class Way { plain, sync, whole };
 
@@ -62,7 +63,10 @@ Run train_run(Way way, const mg::data::Dataset& train_set, const mg::data::Datas
   const auto t0 = std::chrono::steady_clock::now();
   const int P = mg::dist::world_size();
   const bool parallel = way != Way::whole;
-  mg::nn::Sequential net = make_mlp(Norm::batch, 2, 32, train_set.classes, /*seed=*/3);
+  mg::Generator weights(3);
+  mg::nn::Sequential net = make_mlp(
+      {.inputs = 2, .hidden = {32, 32}, .classes = train_set.classes, .norm = Norm::batch},
+      weights);
   if (way == Way::sync) mg::nn::convert_sync_batchnorm(net);
   mg::optim::SGD sgd(net.parameters(), {.lr = 0.05, .momentum = 0.9});
   mg::data::DataLoader loader(
@@ -84,10 +88,10 @@ Run train_run(Way way, const mg::data::Dataset& train_set, const mg::data::Datas
       mg::dist::broadcast_parameters(net, 0);
     }
     net.eval();
-    run.test_accuracy.push_back(eval_accuracy(net, test_set));
+    run.test_accuracy.push_back(evaluate(net, test_set).accuracy);
   }
   run.train_mode_accuracy = train_mode_accuracy(net, loader, parallel);
-  run.eval_mode_accuracy = eval_accuracy(net, train_set);
+  run.eval_mode_accuracy = evaluate(net, train_set).accuracy;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return run;
 }
@@ -126,7 +130,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<34} {:>9.3f} {:>22.3f} {:>10.3f} {:>+8.3f} {:>8.2f}\n", w.label,
                r.test_accuracy.back(), r.train_mode_accuracy, r.eval_mode_accuracy,
                r.train_mode_accuracy - r.eval_mode_accuracy, r.seconds);
-    Series s{w.label, {}, r.test_accuracy, w.color, w.way == Way::whole};
+    Series s{w.label, {}, r.test_accuracy, w.color, /*dashed=*/w.way == Way::whole};
     for (int64_t e = 1; e <= epochs; ++e) s.x.push_back(static_cast<double>(e));
     lines.push_back(s);
   }
@@ -135,7 +139,8 @@ int main(int argc, char** argv) {
   write_line_plot(svg,
                   {.title = fmt::format("{} processes x batch {}: test accuracy per epoch", P, B),
                    .x_label = "epoch",
-                   .y_label = "test accuracy (eval mode)"},
+                   .y_label = "test accuracy (eval mode)",
+                   .integer_x = true},
                   lines);
   fmt::print("\nwrote {}\n", svg);
 }
