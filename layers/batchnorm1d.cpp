@@ -173,23 +173,6 @@ template <typename T>
 void batch_norm_backward(const Saved<T>& saved, const BasicTensor<T>& dy,
                          std::span<BasicTensor<T>> in);
 
-std::string batch_of_one_message(const Shape& shape, bool training) {
-  std::string why = fmt::format(
-      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
-      "input of shape {} (N * L = 1): a single value has no variance, so every output would be "
-      "0. ",
-      shape);
-  if (training) {
-    return why +
-           "Use a batch with more than one sample (drop_last skips a final batch of one), or "
-           "call eval() to normalise with the tracked running statistics";
-  }
-  return why +
-         "This module does not track running statistics (track_running_stats=false), so it uses "
-         "batch statistics in eval() too. Use a batch with more than one sample (drop_last "
-         "skips a final batch of one), or construct it with track_running_stats=true";
-}
-
 }  // namespace
 
 void set_batchnorm1d_path(BatchNormPath path) {
@@ -198,19 +181,10 @@ void set_batchnorm1d_path(BatchNormPath path) {
 
 template <typename T>
 BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
-  // ---- every check comes before any state changes ----
-  if (x.rank() != 2 && x.rank() != 3)
-    fail<ShapeError>("BatchNorm1d: expected 2D or 3D input (got {}D input)", x.rank());
-  if (x.size(1) != num_features_)
-    fail<ShapeError>("BatchNorm1d: expected input with {} features, got {}", num_features_,
-                     x.shape());
-  if (x.numel() == 0)
-    fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
-  const Layout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
   // Batch statistics in training (unless frozen), and always without running statistics.
   const bool batch_stats = (this->is_training() && !frozen_) || !options_.track_running_stats;
-  if (batch_stats && s.n() == 1)
-    fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
+  check_input(x, batch_stats);  // every check comes before any state changes
+  const Layout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
 
   const bool affine = options_.affine;
   const T* gamma = affine ? weight.data() : nullptr;  // (C), or none: gamma = 1, beta = 0

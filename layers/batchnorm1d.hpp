@@ -70,6 +70,9 @@ class BasicBatchNorm1d : public BasicModule<T> {
   int64_t num_batches_tracked = 0;  // training forwards seen (int64, as in PyTorch)
 
  private:
+  // Throws, naming what was expected and what came, unless x is (N, C) or (N, C, L) with
+  // C = num_features, non-empty, and (with batch statistics) more than one value per channel.
+  void check_input(const BasicTensor<T>& x, bool batch_stats) const;
   // running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance.
   void update_running_stats(const std::vector<double>& mean, const std::vector<double>& var,
                             int64_t n);

@@ -1,6 +1,7 @@
 // BatchNorm1d's bookkeeping: construction and option checks, parameters and buffers, resets,
 // freezing and printing. The math (forward and backward) is in batchnorm1d.cpp.
 #include <stdexcept>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -8,6 +9,40 @@
 #include "layers/batchnorm1d.hpp"
 
 namespace mg::nn {
+namespace {
+
+std::string batch_of_one_message(const Shape& shape, bool training) {
+  std::string why = fmt::format(
+      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
+      "input of shape {} (N * L = 1): a single value has no variance, so every output would be "
+      "0. ",
+      shape);
+  if (training) {
+    return why +
+           "Use a batch with more than one sample (drop_last skips a final batch of one), or "
+           "call eval() to normalise with the tracked running statistics";
+  }
+  return why +
+         "This module does not track running statistics (track_running_stats=false), so it uses "
+         "batch statistics in eval() too. Use a batch with more than one sample (drop_last "
+         "skips a final batch of one), or construct it with track_running_stats=true";
+}
+
+}  // namespace
+
+template <typename T>
+void BasicBatchNorm1d<T>::check_input(const BasicTensor<T>& x, bool batch_stats) const {
+  if (x.rank() != 2 && x.rank() != 3)
+    fail<ShapeError>("BatchNorm1d: expected 2D or 3D input (got {}D input)", x.rank());
+  if (x.size(1) != num_features_)
+    fail<ShapeError>("BatchNorm1d: expected input with {} features, got {}", num_features_,
+                     x.shape());
+  if (x.numel() == 0)
+    fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
+  const int64_t values_per_channel = x.size(0) * (x.rank() == 3 ? x.size(2) : 1);
+  if (batch_stats && values_per_channel == 1)
+    fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
+}
 
 template <typename T>
 BasicBatchNorm1d<T>::BasicBatchNorm1d(int64_t num_features, BatchNormOptions options)
