@@ -134,17 +134,27 @@ TEST_CASE("BatchNorm1d: both paths give y = beta for a constant channel with eps
 
 TEST_CASE("BatchNorm1d: set_batchnorm1d_path picks the loops; by_size picks by size",
           "[batchnorm1d][paths]") {
-  // Both paths agree to float's rounding, but not bit for bit: a float sum in the fast path
-  // differs from the plain path's double one in the last bits, which tells the paths apart.
-  mg::Generator gen(3);
-  const mg::Tensor x = mg::Tensor::randn(Shape{32, 10}, gen);
-  auto forward = [&x](BatchNormPath path) {
+  // Both paths agree to float's rounding, but not bit for bit: the fast path computes in float,
+  // the plain loops in double, which tells the paths apart.
+  auto forward = [](const Shape& shape, BatchNormPath path) {
     const ForcePath force(path);
-    mg::nn::BatchNorm1d bn(10);
+    mg::Generator gen(3);
+    const mg::Tensor x = mg::Tensor::randn(shape, gen);
+    mg::nn::BatchNorm1d bn(shape[1]);
     return bn.forward(x).to_vector();
   };
-  const std::vector<float> plain = forward(BatchNormPath::plain);
-  const std::vector<float> fast = forward(BatchNormPath::fast);
-  REQUIRE(plain != fast);
-  CHECK(forward(BatchNormPath::by_size) == plain);  // 320 elements: the plain loops
+  // The bench's small case, make demo's training batch and test set: the plain loops.
+  for (const Shape& shape : {Shape{32, 10}, Shape{32, 64}, Shape{300, 64}}) {
+    CAPTURE(shape);
+    const std::vector<float> plain = forward(shape, BatchNormPath::plain);
+    REQUIRE(plain != forward(shape, BatchNormPath::fast));
+    CHECK(forward(shape, BatchNormPath::by_size) == plain);
+  }
+  // From 32768 values on: the fast path.
+  for (const Shape& shape : {Shape{512, 64}, Shape{1200, 64}, Shape{8, 64, 64}}) {
+    CAPTURE(shape);
+    const std::vector<float> fast = forward(shape, BatchNormPath::fast);
+    REQUIRE(fast != forward(shape, BatchNormPath::plain));
+    CHECK(forward(shape, BatchNormPath::by_size) == fast);
+  }
 }
