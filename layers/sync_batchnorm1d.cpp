@@ -248,7 +248,9 @@ int convert_sync_batchnorm(BasicModule<T>& model) {
     auto* seq = dynamic_cast<BasicSequential<T>*>(&m);
     std::size_t i = 0;
     for (auto& [name, child] : m.children()) {
-      const std::string path = prefix.empty() ? name : prefix + "." + name;
+      std::string path = prefix;
+      if (!path.empty()) path += ".";
+      path += name;
       if (is_plain_bn(*child)) {
         if (!seq) {
           fail<std::invalid_argument>(
