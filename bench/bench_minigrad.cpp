@@ -278,7 +278,8 @@ int paths_run(int threads) {
       {"", {32, 64, 64}},
       {"demo: decision-boundary grid", {22500, 64}},
   };
-  std::printf("BatchNorm1d plain loops vs fast path, %d thread(s), best-round us per call\n", threads);
+  std::printf("BatchNorm1d plain loops vs fast path, %d thread(s), best-round us per call\n",
+              threads);
   std::printf("%-12s %9s  %10s %10s %6s  %10s %10s %6s  %s\n", "shape", "elements", "train plain",
               "fast", "ratio", "eval plain", "fast", "ratio", "");
   for (const Case& c : cases) {

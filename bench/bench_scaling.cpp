@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> step_us, reduce_us;
   for (int i = 0; i < steps + 5; ++i) {  // the first 5 warm up
-    mg::dist::barrier();                  // every rank starts the step together
+    mg::dist::barrier();                 // every rank starts the step together
     const double t0 = bench::now_us();
     opt.zero_grad();
     mg::nn::cross_entropy(net.forward(x), y).backward();

@@ -79,8 +79,8 @@ void check_same_count(const char* op, int64_t count) {
 
 int to_int(const char* op, int64_t count) {
   if (count > INT32_MAX) {
-    fail<std::invalid_argument>("mg::dist::{}: expected at most {} values in one call, got {}",
-                                op, INT32_MAX, count);
+    fail<std::invalid_argument>("mg::dist::{}: expected at most {} values in one call, got {}", op,
+                                INT32_MAX, count);
   }
   return static_cast<int>(count);
 }
@@ -116,8 +116,7 @@ std::vector<T> all_gather_impl(std::span<const T> values, std::vector<int64_t>* 
   const int P = world_size();
   std::vector<int> count(P), offset(P);
   const int mine = to_int("all_gather", values.size());
-  check("all_gather",
-        MPI_Allgather(&mine, 1, MPI_INT, count.data(), 1, MPI_INT, MPI_COMM_WORLD));
+  check("all_gather", MPI_Allgather(&mine, 1, MPI_INT, count.data(), 1, MPI_INT, MPI_COMM_WORLD));
   int64_t total = 0;
   for (int r = 0; r < P; ++r) {
     offset[r] = to_int("all_gather", total);
@@ -238,10 +237,18 @@ void barrier() {
 #endif
 }
 
-void all_reduce_sum(std::span<float> values) { all_reduce_impl(values); }
-void all_reduce_sum(std::span<double> values) { all_reduce_impl(values); }
-void broadcast(std::span<float> values, int root) { broadcast_impl(values, root); }
-void broadcast(std::span<double> values, int root) { broadcast_impl(values, root); }
+void all_reduce_sum(std::span<float> values) {
+  all_reduce_impl(values);
+}
+void all_reduce_sum(std::span<double> values) {
+  all_reduce_impl(values);
+}
+void broadcast(std::span<float> values, int root) {
+  broadcast_impl(values, root);
+}
+void broadcast(std::span<double> values, int root) {
+  broadcast_impl(values, root);
+}
 std::vector<float> all_gather(std::span<const float> values, std::vector<int64_t>* counts) {
   return all_gather_impl(values, counts);
 }

@@ -1,4 +1,4 @@
-// The two kinds of error a user can meet (STYLE.md rule 5). Misuse throws one of these with a
+// The two kinds of error a user can meet. Misuse throws one of these with a
 // message that names the op, what it expected and what it got; broken internal invariants
 // assert instead.
 #pragma once

@@ -15,8 +15,8 @@ BasicModule<T>& BasicSequential<T>::operator[](std::size_t i) {
 }
 
 template <typename T>
-std::unique_ptr<BasicModule<T>> BasicSequential<T>::replace(std::size_t i,
-                                                            std::unique_ptr<BasicModule<T>> module) {
+std::unique_ptr<BasicModule<T>> BasicSequential<T>::replace(
+    std::size_t i, std::unique_ptr<BasicModule<T>> module) {
   (*this)[i];  // checks i
   std::swap(modules_[i], module);
   return module;

@@ -280,14 +280,16 @@ TEST_CASE("DataLoader: bad options name the loader and the value", "[data]") {
         "DataLoader: expected a data set with x of shape (n, F), n > 0, got no x");
 }
 
-TEST_CASE("DataLoader: shards as DistributedSampler: same order, disjoint, equal length", "[data]") {
+TEST_CASE("DataLoader: shards as DistributedSampler: same order, disjoint, equal length",
+          "[data]") {
   // 12 samples, 3 ranks, batch 2: batch b of the three shards together is batch b of one loader
   // with batch 6, and every epoch's order is the same one on every rank.
   const Dataset ds = indexed(12);
   DataLoader whole(ds, {.batch_size = 6, .seed = 5});
   std::vector<DataLoader> shards;
   for (int64_t r = 0; r < 3; ++r)
-    shards.emplace_back(ds, LoaderOptions{.batch_size = 2, .seed = 5, .num_replicas = 3, .rank = r});
+    shards.emplace_back(ds,
+                        LoaderOptions{.batch_size = 2, .seed = 5, .num_replicas = 3, .rank = r});
   for (int epoch = 0; epoch < 2; ++epoch) {
     const auto expected = epoch_indices(whole);
     std::vector<std::vector<std::vector<int64_t>>> got;
@@ -322,7 +324,8 @@ TEST_CASE("DataLoader: shards as DistributedSampler: same order, disjoint, equal
         "DataLoader: expected rank in [0, 2), got 2");
   CHECK(error_of([&] {
           DataLoader(ten, {.batch_size = 4, .drop_last = true, .num_replicas = 4, .rank = 0});
-        }) == "DataLoader: with drop_last, expected batch_size <= 3 samples, got 4 (no batch left)");
+        }) ==
+        "DataLoader: with drop_last, expected batch_size <= 3 samples, got 4 (no batch left)");
 }
 
 TEST_CASE("DataLoader: a last batch of one sample trips BatchNorm1d; drop_last avoids it",

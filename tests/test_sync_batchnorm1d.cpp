@@ -22,9 +22,10 @@ using mg::nn::BatchNorm1d;
 using mg::nn::SyncBatchNorm1d;
 
 TEST_CASE("SyncBatchNorm1d alone is BatchNorm1d", "[sync_batchnorm]") {
-  for (const mg::nn::BatchNormOptions options :
-       {mg::nn::BatchNormOptions{}, {.momentum = std::nullopt}, {.affine = false},
-        {.track_running_stats = false}}) {
+  for (const mg::nn::BatchNormOptions options : {mg::nn::BatchNormOptions{},
+                                                 {.momentum = std::nullopt},
+                                                 {.affine = false},
+                                                 {.track_running_stats = false}}) {
     mg::nn::BasicBatchNorm1d<double> bn(3, options);
     mg::nn::BasicSyncBatchNorm1d<double> sync(3, options);
     mg::Generator gen(7);
@@ -104,9 +105,7 @@ struct Block : mg::nn::Module {
   BatchNorm1d bn{4};
   Tensor forward(const Tensor& x) override { return bn(x); }
   std::string repr() const override { return "Block()"; }
-  std::vector<std::pair<std::string, mg::nn::Module*>> children() override {
-    return {{"bn", &bn}};
-  }
+  std::vector<std::pair<std::string, mg::nn::Module*>> children() override { return {{"bn", &bn}}; }
 };
 }  // namespace
 

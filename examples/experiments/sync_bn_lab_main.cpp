@@ -64,14 +64,16 @@ Run train_run(Way way, const mg::data::Dataset& train_set, const mg::data::Datas
   const int P = mg::dist::world_size();
   const bool parallel = way != Way::whole;
   mg::Generator weights(3);
-  mg::nn::Sequential net = make_mlp(
-      {.inputs = 2, .hidden = {32, 32}, .classes = train_set.classes, .norm = Norm::batch},
-      weights);
+  mg::nn::Sequential net =
+      make_mlp({.inputs = 2, .hidden = {32, 32}, .classes = train_set.classes, .norm = Norm::batch},
+               weights);
   if (way == Way::sync) mg::nn::convert_sync_batchnorm(net);
   mg::optim::SGD sgd(net.parameters(), {.lr = 0.05, .momentum = 0.9});
-  mg::data::DataLoader loader(
-      train_set, {.batch_size = parallel ? B : P * B, .drop_last = true, .seed = 3,
-                  .num_replicas = parallel ? P : 1, .rank = parallel ? mg::dist::rank() : 0});
+  mg::data::DataLoader loader(train_set, {.batch_size = parallel ? B : P * B,
+                                          .drop_last = true,
+                                          .seed = 3,
+                                          .num_replicas = parallel ? P : 1,
+                                          .rank = parallel ? mg::dist::rank() : 0});
   Run run;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     net.train();
@@ -113,7 +115,8 @@ int main(int argc, char** argv) {
         "MLP 2-32-BN-32-BN-2 on two spirals (800 train, 200 test), SGD lr 0.05 momentum 0.9, {} "
         "epochs;\n{} processes x batch {} = {} samples per step\n\n{:<34} {:>9} {:>22} {:>10} "
         "{:>8} {:>8}\n",
-        epochs, P, B, P * B, "", "test acc", "train acc: train mode", "eval mode", "gap", "seconds");
+        epochs, P, B, P * B, "", "test acc", "train acc: train mode", "eval mode", "gap",
+        "seconds");
   }
   const struct {
     Way way;

@@ -73,7 +73,8 @@ TEST_CASE("collectives refuse sizes that differ between ranks, on every rank", "
   std::vector<float> v(r + 1);
   CHECK_THROWS_WITH(mg::dist::all_reduce_sum(v),
                     "mg::dist::all_reduce_sum: expected the same number of values on every "
-                    "rank, got " + std::to_string(r + 1) + " on rank " + std::to_string(r) +
+                    "rank, got " +
+                        std::to_string(r + 1) + " on rank " + std::to_string(r) +
                         " and from 1 to " + std::to_string(P) + " across the ranks");
   CHECK_THROWS_WITH(mg::dist::broadcast(v), Contains("expected the same number of values"));
   CHECK_THROWS_AS(mg::dist::all_gather(Tensor::zeros({2, r + 1})), mg::ShapeError);

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <fmt/core.h>
+#include <catch2/catch.hpp>
 
 #include "core/distributed.hpp"
 #include "core/error.hpp"
@@ -34,9 +34,8 @@ constexpr double kTolerance = 1e-12;
 TensorD rows(const TensorD& t, int64_t begin, int64_t end, bool requires_grad) {
   const int64_t row = t.numel() / t.size(0);
   std::vector<double> v(t.data() + begin * row, t.data() + end * row);
-  const TensorD out = t.rank() == 3
-                          ? TensorD::from_vector(v, {end - begin, t.size(1), t.size(2)})
-                          : TensorD::from_vector(v, {end - begin, t.size(1)});
+  const TensorD out = t.rank() == 3 ? TensorD::from_vector(v, {end - begin, t.size(1), t.size(2)})
+                                    : TensorD::from_vector(v, {end - begin, t.size(1)});
   TensorD copy = out;
   copy.set_requires_grad(requires_grad);
   return copy;
@@ -96,10 +95,10 @@ void compare_with_whole_batch(const std::vector<int64_t>& counts, int64_t C, int
     const int64_t row = C * L;
     Worst& w = worst_seen();
     const double dy_err = worst(y_mine.data(), y_whole.data() + begin * row, (end - begin) * row);
-    const double dx_err = end > begin ? worst(x_mine.grad().data(),
-                                              x_whole.grad().data() + begin * row,
-                                              (end - begin) * row)
-                                      : 0.0;
+    const double dx_err =
+        end > begin
+            ? worst(x_mine.grad().data(), x_whole.grad().data() + begin * row, (end - begin) * row)
+            : 0.0;
     CHECK(dy_err < kTolerance);
     CHECK(dx_err < kTolerance);
     w.y = std::max(w.y, dy_err);
