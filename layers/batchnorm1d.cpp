@@ -8,9 +8,12 @@
 #include "layers/batchnorm1d.hpp"
 
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
 #include "layers/batchnorm1d_kernels.hpp"
 
 namespace mg::nn {
@@ -66,8 +69,9 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
 
   const int64_t C = s.C;
   const bool affine = options_.affine;
-  const T* gamma = affine ? weight.data() : nullptr;  // (C) or none (gamma = 1, beta = 0)
-  const T* beta = affine ? bias.data() : nullptr;
+  // Parameters are read through const references: a non-const access counts as a write.
+  const T* gamma = affine ? std::as_const(weight).data() : nullptr;  // (C) or none (1, 0)
+  const T* beta = affine ? std::as_const(bias).data() : nullptr;
   // The autograd node's inputs: x, and gamma and beta when affine.
   const std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
@@ -94,8 +98,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     }
   } else {
     for (int64_t c = 0; c < C; ++c) {
-      saved.mean[c] = running_mean.data()[c];
-      saved.inv_std[c] = kernels::inverse_std(running_var.data()[c], options_.eps);
+      saved.mean[c] = std::as_const(running_mean).data()[c];
+      saved.inv_std[c] = kernels::inverse_std(std::as_const(running_var).data()[c], options_.eps);
     }
     kernels::bn_forward_eval_fast(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
                                   y.data());
@@ -110,17 +114,22 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   //   a = gamma * inv_std,  b = -a * inv_std^2 * sum(dy * (x - mean)) / n,  k = -a * sum(dy) / n.
   // Eval with running statistics: mean and var are constants, so b = k = 0: dx = dy * a.
   // Sums run over N (and L), accumulated in double (kernels::bn_backward_*).
+  // x and gamma are read as this forward saw them: a SavedTensor checks that nothing wrote them
+  // since (beta is not read; mean and inv_std are the node's own copies).
+  std::optional<SavedTensor<T>> gamma_saved;
+  if (affine) gamma_saved.emplace(weight);
   y.set_grad_fn("batch_norm", inputs,
-                [saved = std::move(saved), s, batch_stats](const BasicTensor<T>& dy,
-                                                           std::span<BasicTensor<T>> in) {
+                [saved = std::move(saved), x_saved = SavedTensor<T>(x),
+                 gamma_saved = std::move(gamma_saved), s, batch_stats, affine](
+                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
                   const int64_t C = s.C;
-                  const bool affine = in.size() == 3;
                   std::vector<double> sums(2 * C);  // (2, C): sum(dy), sum(dy * (x - mean))
                   double *sum_dy = sums.data(), *sum_dy_xc = sum_dy + C;
                   typename BasicTensor<T>::GradBuffer dx{nullptr, false};  // (N, C, L), or none
                   if (in[0].requires_grad()) dx = in[0].grad_buffer();
                   kernels::bn_backward_fast(
-                      in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
+                      x_saved.get().data(), dy.data(), s,
+                      affine ? gamma_saved->get().data() : nullptr,
                       {saved.mean.data(), saved.inv_std.data(), batch_stats, dx.accumulate}, sum_dy,
                       sum_dy_xc, dx.data);
                   if (affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)
