@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg::nn {
 
@@ -20,14 +21,15 @@ BasicTensor<T> mse_loss(const BasicTensor<T>& pred, const BasicTensor<T>& target
   const T n = static_cast<T>(pred.numel());
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
   loss.data()[0] = (pred.flat() - target.flat()).square().sum() / n;
-  // dL/dp_i = (2/n)(p_i - t_i),  dL/dt_i = -(2/n)(p_i - t_i)
+  // dL/dp_i = (2/n)(p_i - t_i),  dL/dt_i = -(2/n)(p_i - t_i); both read pred and target
   loss.set_grad_fn("mse_loss", {pred, target},
-                   [n](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+                   [n, p_saved = SavedTensor<T>(pred), t_saved = SavedTensor<T>(target)](
+                       const BasicTensor<T>& dL, std::span<const BasicTensor<T>> in) {
                      const T scale = 2 * dL.item() / n;
-                     if (in[0].requires_grad())
-                       in[0].grad_flat() += scale * (in[0].flat() - in[1].flat());
-                     if (in[1].requires_grad())
-                       in[1].grad_flat() -= scale * (in[0].flat() - in[1].flat());
+                     const BasicTensor<T>& p = p_saved.get();
+                     const BasicTensor<T>& t = t_saved.get();
+                     if (in[0].requires_grad()) in[0].grad_flat() += scale * (p.flat() - t.flat());
+                     if (in[1].requires_grad()) in[1].grad_flat() -= scale * (p.flat() - t.flat());
                    });
   return loss;
 }
@@ -73,10 +75,11 @@ BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64
   }
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
   loss.data()[0] = static_cast<T>(total / static_cast<double>(N));
-  // dL/dz_ik = (softmax(z_i)_k - [k == t_i]) / N
+  // dL/dz_ik = (softmax(z_i)_k - [k == t_i]) / N. The logits are not read (nothing to check):
+  // softmax is the node's own, and no one else can write it.
   loss.set_grad_fn(
       "cross_entropy", {logits},
-      [softmax, t = std::move(t)](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+      [softmax, t = std::move(t)](const BasicTensor<T>& dL, std::span<const BasicTensor<T>> in) {
         const int64_t N = softmax.size(0);
         const T scale = dL.item() / static_cast<T>(N);
         typename BasicTensor<T>::MatrixMap dz = in[0].grad_matrix();  // (N, K)

@@ -3,9 +3,11 @@
 // Legend: a, b are the operands, y the output, dy = dL/dy; "a stretched" means a dim of size 1
 // in a (or a missing leading dim) repeated along y's dim.
 #include <array>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg {
 namespace {
@@ -76,20 +78,37 @@ BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const Bas
   return y;
 }
 
+// Which operand values a binary backward reads, as in PyTorch: none (add, sub: the derivatives
+// are constants); the other operand for each gradient (mul: da = dy b, db = dy a); b for a's
+// gradient and both for b's (div: da = dy / b, db = -dy a / b^2).
+enum class Reads { nothing, other_operand, quotient };
+
 // The shared backward: for each element of y, `local(dy, a, b)` returns the pair
 // (dy * dy/da, dy * dy/db); each is added into the operand's gradient at the element it came
 // from, so a stretched operand receives the sum over the dims it was stretched along.
 template <typename T, typename F>
-BackwardFn<T> backward_binary(const char* op, F local) {
-  return [op, local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    BasicTensor<T>& a = in[0];
-    BasicTensor<T>& b = in[1];
+BackwardFn<T> backward_binary(const char* op, Reads reads, const BasicTensor<T>& a,
+                              const BasicTensor<T>& b, F local) {
+  std::optional<SavedTensor<T>> saved_a, saved_b;
+  if (reads != Reads::nothing) {
+    saved_a.emplace(a);
+    saved_b.emplace(b);
+  }
+  return [op, reads, saved_a = std::move(saved_a), saved_b = std::move(saved_b), local](
+             const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+    const BasicTensor<T>& a = in[0];
+    const BasicTensor<T>& b = in[1];
     const Broadcast p = broadcast(op, a.shape(), b.shape());
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
     T* ga = need_a ? a.grad_flat().data() : nullptr;
     T* gb = need_b ? b.grad_flat().data() : nullptr;
-    const T* pa = a.data();
-    const T* pb = b.data();
+    // The values the needed gradients read come from the saved operands, checked. The loop
+    // reads both operands either way; where it reads the inputs unchecked, only derivatives
+    // that are discarded use those values.
+    const bool read_a = reads != Reads::nothing && need_b;
+    const bool read_b = reads != Reads::nothing && (need_a || (need_b && reads == Reads::quotient));
+    const T* pa = read_a ? saved_a->get().data() : a.data();
+    const T* pb = read_b ? saved_b->get().data() : b.data();
     const T* pdy = dy.data();
     int64_t k = 0;
     for (int64_t i = 0; i < p.dims[0]; ++i)
@@ -111,7 +130,7 @@ BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a + b
   BasicTensor<T> y = forward_binary("add", a, b, [](T a, T b) { return a + b; });
   // dy/da = 1, dy/db = 1
-  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", [](T dy, T, T) {
+  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, dy};
                 }));
   return y;
@@ -122,7 +141,7 @@ BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a - b
   BasicTensor<T> y = forward_binary("sub", a, b, [](T a, T b) { return a - b; });
   // dy/da = 1, dy/db = -1
-  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", [](T dy, T, T) {
+  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, -dy};
                 }));
   return y;
@@ -133,7 +152,7 @@ BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a * b
   BasicTensor<T> y = forward_binary("mul", a, b, [](T a, T b) { return a * b; });
   // dy/da = b, dy/db = a
-  y.set_grad_fn("mul", {a, b}, backward_binary<T>("mul", [](T dy, T a, T b) {
+  y.set_grad_fn("mul", {a, b}, backward_binary<T>("mul", Reads::other_operand, a, b, [](T dy, T a, T b) {
                   return std::pair{dy * b, dy * a};
                 }));
   return y;
@@ -144,7 +163,7 @@ BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a / b
   BasicTensor<T> y = forward_binary("div", a, b, [](T a, T b) { return a / b; });
   // dy/da = 1 / b, dy/db = -a / b^2
-  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", [](T dy, T a, T b) {
+  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", Reads::quotient, a, b, [](T dy, T a, T b) {
                   return std::pair{dy / b, -dy * a / (b * b)};
                 }));
   return y;
@@ -156,7 +175,8 @@ BasicTensor<T> add(const BasicTensor<T>& a, double s) {
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() + static_cast<T>(s);
   // dy/da = 1
-  y.set_grad_fn("add_scalar", {a}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn("add_scalar", {a}, [](const BasicTensor<T>& dy,
+                                      std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += dy.flat();
   });
   return y;
@@ -168,7 +188,8 @@ BasicTensor<T> mul(const BasicTensor<T>& a, double s) {
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() * static_cast<T>(s);
   // dy/da = s
-  y.set_grad_fn("mul_scalar", {a}, [s](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn("mul_scalar", {a}, [s](const BasicTensor<T>& dy,
+                                       std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += dy.flat() * static_cast<T>(s);
   });
   return y;

@@ -49,7 +49,7 @@ BasicTensor<T> reduce(const char* op, const BasicTensor<T>& x, int dim, bool kee
     for (int64_t k = 0; k < r.n; ++k)
       for (int64_t i = 0; i < r.inner; ++i) py[o * r.inner + i] += px[(o * r.n + k) * r.inner + i];
   y.flat() *= scale;
-  y.set_grad_fn(op, {x}, [r, scale](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn(op, {x}, [r, scale](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     const T* pdy = dy.data();
     T* dx = in[0].grad_flat().data();
     for (int64_t o = 0; o < r.outer; ++o)
@@ -66,7 +66,7 @@ BasicTensor<T> reduce_all(const char* op, const BasicTensor<T>& x, bool mean) {
   const T scale = mean ? T(1) / static_cast<T>(x.numel()) : T(1);
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{1});
   y.data()[0] = x.flat().sum() * scale;
-  y.set_grad_fn(op, {x}, [scale](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn(op, {x}, [scale](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += scale * dy.item();
   });
   return y;
