@@ -26,7 +26,7 @@ DataLoader::DataLoader(const Dataset& dataset, LoaderOptions options)
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = dataset_.size(), B = options_.batch_size;
-  return options_.drop_last ? n / B : (n + B - 1) / B;
+  return n / B + (!options_.drop_last && n % B != 0);  // (n + B - 1) / B could overflow
 }
 
 DataLoader::Iterator DataLoader::begin() {
