@@ -3,6 +3,7 @@
 // Legend: a, b are the operands, y the output, dy = dL/dy; "a stretched" means a dim of size 1
 // in a (or a missing leading dim) repeated along y's dim.
 #include <array>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
@@ -76,6 +77,38 @@ BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const Bas
   return y;
 }
 
+// Where one operand's gradient terms go. An operand of y's shape gets one term per element,
+// added straight into its gradient. A stretched operand gets many per element (N for a (C) bias
+// over (N, C)): they are summed in double and added into the gradient once, in finish(), so the
+// sum stays accurate at any N (core/summation.hpp says why a float total drifts).
+template <typename T>
+class GradSink {
+ public:
+  GradSink(BasicTensor<T>& operand, int64_t y_numel) : operand_(operand) {
+    if (!operand.requires_grad()) return;
+    if (operand.numel() == y_numel)
+      direct_ = operand.grad_flat().data();
+    else
+      sums_.assign(operand.numel(), 0.0);
+  }
+  void add(int64_t i, T term) {
+    if (direct_)
+      direct_[i] += term;
+    else if (!sums_.empty())
+      sums_[i] += term;
+  }
+  void finish() {
+    if (sums_.empty()) return;
+    T* g = operand_.grad_flat().data();
+    for (std::size_t i = 0; i < sums_.size(); ++i) g[i] += static_cast<T>(sums_[i]);
+  }
+
+ private:
+  BasicTensor<T>& operand_;
+  T* direct_ = nullptr;
+  std::vector<double> sums_;
+};
+
 // The shared backward: for each element of y, `local(dy, a, b)` returns the pair
 // (dy * dy/da, dy * dy/db); each is added into the operand's gradient at the element it came
 // from, so a stretched operand receives the sum over the dims it was stretched along.
@@ -85,9 +118,7 @@ BackwardFn<T> backward_binary(const char* op, F local) {
     BasicTensor<T>& a = in[0];
     BasicTensor<T>& b = in[1];
     const Broadcast p = broadcast(op, a.shape(), b.shape());
-    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-    T* ga = need_a ? a.grad_flat().data() : nullptr;
-    T* gb = need_b ? b.grad_flat().data() : nullptr;
+    GradSink<T> ga(a, dy.numel()), gb(b, dy.numel());
     const T* pa = a.data();
     const T* pb = b.data();
     const T* pdy = dy.data();
@@ -98,9 +129,11 @@ BackwardFn<T> backward_binary(const char* op, F local) {
           const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
           const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
           const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
-          if (need_a) ga[ia] += da;
-          if (need_b) gb[ib] += db;
+          ga.add(ia, da);
+          gb.add(ib, db);
         }
+    ga.finish();
+    gb.finish();
   };
 }
 
