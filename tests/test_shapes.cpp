@@ -157,4 +157,7 @@ TEST_CASE("DataLoader: a batch_size near 2^63 gives one batch, without overflow"
   int64_t rows = 0;
   for (const mg::data::Batch& b : loader) rows += b.x.size(0);
   CHECK(rows == 10);
+  // Sharded over "2^63 - 1 replicas": rank 0 gets one sample (a padded epoch of one per rank).
+  mg::data::DataLoader shard(ds, {.batch_size = 4, .num_replicas = std::numeric_limits<int64_t>::max()});
+  CHECK(shard.num_batches() == 1);
 }
