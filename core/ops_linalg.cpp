@@ -12,7 +12,8 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
                      b.shape());
   }
   // y = a b                                          a: (N, K), b: (K, M), y: (N, M)
-  BasicTensor<T> y = BasicTensor<T>::empty(Shape{a.size(0), b.size(1)});
+  const int64_t dims[] = {a.size(0), b.size(1)};  // checked: (2^40, 0) x (0, 2^40) overflows
+  BasicTensor<T> y = BasicTensor<T>::empty(Shape::checked("matmul", dims, 2));
   y.matrix().noalias() = a.matrix() * b.matrix();
   // dL/da = dy b^T   (N, M) x (M, K)    reads b
   // dL/db = a^T dy   (K, N) x (N, M)    reads a
@@ -77,6 +78,10 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
 
 template <typename T>
 BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
+  // A default Shape has rank 0 (and numel() 1): no tensor has it, so it is not a target either.
+  if (shape.rank() == 0) {
+    fail<ShapeError>("reshape: expected a shape of rank 1 to {}, got rank 0", Shape::kMaxRank);
+  }
   if (shape.numel() != x.numel()) {
     fail<ShapeError>("reshape: expected a shape with {} elements like {}, got {} ({} elements)",
                      x.numel(), x.shape(), shape, shape.numel());

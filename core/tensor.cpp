@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
@@ -38,8 +39,16 @@ Node<T>::~Node() {
   }
 }
 
+// The buffer's byte count, numel * sizeof(T), must fit std::ptrdiff_t (as PyTorch's storage size
+// must fit int64_t): a larger count would wrap around and allocate a block too small for it.
 template <typename T>
 std::shared_ptr<Node<T>> make_node(const Shape& shape) {
+  constexpr int64_t kMaxElements = PTRDIFF_MAX / static_cast<int64_t>(sizeof(T));
+  if (shape.numel() > kMaxElements) {
+    fail<ShapeError>(
+        "Tensor: expected at most {} elements of {} bytes (2^63 - 1 bytes), got shape {}",
+        kMaxElements, sizeof(T), shape);
+  }
   auto node = std::make_shared<Node<T>>();
   node->shape = shape;
   node->data = std::make_shared<Buffer<T>>(shape.numel());

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/saved_tensor.hpp"
+#include "core/summation.hpp"
 
 namespace mg::nn {
 
@@ -88,8 +89,10 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
                   if (w.requires_grad()) {
                     w.grad_matrix().noalias() += dy.matrix().transpose() * x_saved.get().matrix();
                   }
-                  if (has_bias && in[2].requires_grad()) {
-                    in[2].grad_matrix() += dy.matrix().colwise().sum();
+                  if (has_bias && in[2].requires_grad()) {  // summed over N in double
+                    T* db = in[2].grad_flat().data();
+                    column_sums(dy.data(), dy.size(0), dy.size(1),
+                                [db](int64_t o, double total) { db[o] += static_cast<T>(total); });
                   }
                 });
   return y;
