@@ -10,6 +10,8 @@ packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlo
 packages+=(clang-14 libclang-rt-14-dev graphviz)
 # Static checks run by scripts/lint.sh in .ci/run.
 packages+=(clang-tidy-14 cppcheck)
+# Open MPI: mg::dist's collectives, and mpirun for the distributed tests and data-parallel runs.
+packages+=(libopenmpi-dev openmpi-bin)
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
 # on the reference BLAS (which would flatter minigrad ten times over).
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch libopenblas0-openmp); fi
