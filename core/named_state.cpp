@@ -33,7 +33,7 @@ V scalar_of(const st::Entry& e) {
   return v;
 }
 
-// Calls f(prefixed name) for every "prefix." key of `from`, with the prefix cut off.
+// Copies every entry of `from` named "prefix.key" into `to` as "key".
 template <typename Map>
 void extract_into(const Map& from, const std::string& prefix, Map& to) {
   const std::string head = prefix + ".";
@@ -134,7 +134,8 @@ NamedState from_safetensors(const st::File& file) {
     } else if (e.dtype == st::Dtype::I64 && e.shape.empty()) {
       state.integers.emplace(e.name, scalar_of<int64_t>(e));
     } else if (e.dtype == st::Dtype::F32 && !e.shape.empty() && e.shape.size() <= 3) {
-      const Shape shape = Shape::checked("NamedState", e.shape.data(), static_cast<int>(e.shape.size()));
+      const Shape shape =
+          Shape::checked("NamedState", e.shape.data(), static_cast<int>(e.shape.size()));
       Tensor t = Tensor::empty(shape);
       if (!e.data.empty()) std::memcpy(t.data(), e.data.data(), e.data.size());
       state.tensors.emplace(e.name, t);

@@ -34,11 +34,10 @@ std::array<uint64_t, 6> Generator::State::to_words() const {
 
 Generator::State Generator::State::from_words(std::span<const uint64_t, 6> words) {
   if (words[4] > 1) {
-    fail<std::invalid_argument>("Generator: expected has_spare 0 or 1 in word 4, got {}",
-                                words[4]);
+    fail<std::invalid_argument>("Generator: expected has_spare 0 or 1 in word 4, got {}", words[4]);
   }
-  State state{{words[0], words[1], words[2], words[3]}, words[4] == 1,
-              std::bit_cast<double>(words[5])};
+  State state{
+      {words[0], words[1], words[2], words[3]}, words[4] == 1, std::bit_cast<double>(words[5])};
   if (state.s == std::array<uint64_t, 4>{}) {
     fail<std::invalid_argument>("Generator: expected a state with a nonzero word, got all zeros");
   }
@@ -56,7 +55,8 @@ void Generator::set_state(const State& state) {
 
 NamedState Generator::state_dict() const {
   NamedState state;
-  for (int i = 0; i < 4; ++i) state.integers["s." + std::to_string(i)] = std::bit_cast<int64_t>(s_[i]);
+  for (int i = 0; i < 4; ++i)
+    state.integers["s." + std::to_string(i)] = std::bit_cast<int64_t>(s_[i]);
   state.integers["has_spare"] = has_spare_ ? 1 : 0;
   state.reals["spare"] = spare_;
   return state;

@@ -5,7 +5,8 @@
 //
 // Phi is the standard normal's cumulative distribution: the input is weighted by how likely a
 // standard normal is to fall below it. The tanh form is the older approximation (GPT-2, BERT);
-// it stays within 5e-4 of the exact one (tests/test_gelu.cpp checks 1e-3). One autograd node, "gelu", backward in gelu.cpp.
+// it stays within 5e-4 of the exact one (tests/test_gelu.cpp checks 1e-3). One autograd node,
+// "gelu", backward in gelu.cpp.
 #pragma once
 
 #include <string>

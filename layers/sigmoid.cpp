@@ -1,4 +1,5 @@
-// Sigmoid's forward: mg::sigmoid (core/ops_unary.cpp) records the op and its backward, dx = dy y (1 - y).
+// Sigmoid's forward: mg::sigmoid (core/ops_unary.cpp) records the op and its backward,
+// dx = dy y (1 - y).
 #include "layers/sigmoid.hpp"
 
 #include "core/ops.hpp"

@@ -1,5 +1,6 @@
-// Sigmoid: y = 1 / (1 + e^-x), elementwise, as PyTorch 1.13's nn.Sigmoid. No parameters; like ReLU (layers/relu.hpp), it
-// composes an existing op, mg::sigmoid (core/ops_unary.cpp), which records the backward.
+// Sigmoid: y = 1 / (1 + e^-x), elementwise, as PyTorch 1.13's nn.Sigmoid. No parameters; like ReLU
+// (layers/relu.hpp), it composes an existing op, mg::sigmoid (core/ops_unary.cpp), which records
+// the backward.
 #pragma once
 
 #include <string>

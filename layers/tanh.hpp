@@ -1,5 +1,6 @@
-// Tanh: y = tanh x, elementwise, as PyTorch 1.13's nn.Tanh. No parameters; like ReLU (layers/relu.hpp), it
-// composes an existing op, mg::tanh (core/ops_unary.cpp), which records the backward.
+// Tanh: y = tanh x, elementwise, as PyTorch 1.13's nn.Tanh. No parameters; like ReLU
+// (layers/relu.hpp), it composes an existing op, mg::tanh (core/ops_unary.cpp), which records the
+// backward.
 #pragma once
 
 #include <string>

@@ -30,7 +30,10 @@ void check_options(const char* name, const AdamOptions& o) {
 }
 
 AdamOptions as_adam(const AdamWOptions& o) {
-  return {.lr = o.lr, .betas = o.betas, .eps = o.eps, .weight_decay = o.weight_decay,
+  return {.lr = o.lr,
+          .betas = o.betas,
+          .eps = o.eps,
+          .weight_decay = o.weight_decay,
           .amsgrad = o.amsgrad};
 }
 
@@ -136,7 +139,8 @@ NamedState Adam::state_dict() const {
       state.integers[key + "step"] = s.step;
       state.tensors[key + "exp_avg"] = s.exp_avg.clone();
       state.tensors[key + "exp_avg_sq"] = s.exp_avg_sq.clone();
-      if (s.max_exp_avg_sq.defined()) state.tensors[key + "max_exp_avg_sq"] = s.max_exp_avg_sq.clone();
+      if (s.max_exp_avg_sq.defined())
+        state.tensors[key + "max_exp_avg_sq"] = s.max_exp_avg_sq.clone();
     }
   }
   return state;
@@ -156,8 +160,8 @@ void Adam::load_state_dict(const NamedState& state) {
       fail<std::invalid_argument>("{}: load_state_dict: expected {}amsgrad 0 or 1, got {}", name_,
                                   group, amsgrad);
     }
-    if (g > 0 && (betas != options.betas || eps != options.eps ||
-                  (amsgrad == 1) != options.amsgrad)) {
+    if (g > 0 &&
+        (betas != options.betas || eps != options.eps || (amsgrad == 1) != options.amsgrad)) {
       fail<std::invalid_argument>(
           "{}: load_state_dict: expected the same betas, eps and amsgrad in every group "
           "(minigrad keeps one of each), got others in group {} than in group 0",
@@ -178,20 +182,20 @@ void Adam::load_state_dict(const NamedState& state) {
       State& s = loaded[g][i];
       s.step = state.integer(name_, key + "step");
       if (s.step < 1) {
-        fail<std::invalid_argument>("{}: load_state_dict: expected {}step >= 1, got {}", name_,
-                                    key, s.step);
+        fail<std::invalid_argument>("{}: load_state_dict: expected {}step >= 1, got {}", name_, key,
+                                    s.step);
       }
-      std::vector<std::string> names = {"exp_avg", "exp_avg_sq"};
-      if (options.amsgrad) names.push_back("max_exp_avg_sq");
-      for (const std::string& name : names) {
+      std::vector<std::pair<std::string, Tensor*>> slots = {{"exp_avg", &s.exp_avg},
+                                                            {"exp_avg_sq", &s.exp_avg_sq}};
+      if (options.amsgrad) slots.emplace_back("max_exp_avg_sq", &s.max_exp_avg_sq);
+      for (const auto& [name, slot] : slots) {
         const Tensor& t = state.tensor(name_, key + name);
         if (t.shape() != groups_[g].params[i].shape()) {
           fail<std::invalid_argument>("{}: load_state_dict: expected {}{} of shape {}, got {}",
                                       name_, key, name, groups_[g].params[i].shape().str(),
                                       t.shape().str());
         }
-        (name == "exp_avg" ? s.exp_avg : name == "exp_avg_sq" ? s.exp_avg_sq : s.max_exp_avg_sq) =
-            t.clone();
+        *slot = t.clone();
         keys.push_back(key + name);
       }
       keys.push_back(key + "step");

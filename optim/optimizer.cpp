@@ -48,8 +48,8 @@ void Optimizer::set_groups(std::vector<ParamGroup> groups, double default_lr,
       }
       if (!p.is_leaf()) {
         fail<std::invalid_argument>(
-            "{}: expected a leaf tensor as parameter {} of group {}, got the output of '{}'",
-            name_, i, g, p.op());
+            "{}: expected a leaf tensor as parameter {} of group {}, got the output of '{}'", name_,
+            i, g, p.op());
       }
       // A parameter listed twice would be updated twice per step.
       for (const Seen& other : seen) {
@@ -98,9 +98,8 @@ std::vector<std::string> Optimizer::check_groups(const NamedState& state) const 
     std::size_t saved_params = 0;
     while (state.integers.count(fmt::format("{}params.{}", group, saved_params))) ++saved_params;
     if (saved_params != groups_[g].params.size()) {
-      fail<std::invalid_argument>(
-          "{}: load_state_dict: expected {} parameters in group {}, got {}", name_,
-          groups_[g].params.size(), g, saved_params);
+      fail<std::invalid_argument>("{}: load_state_dict: expected {} parameters in group {}, got {}",
+                                  name_, groups_[g].params.size(), g, saved_params);
     }
     for (std::size_t k = 0; k < saved_params; ++k) {
       const std::string key = fmt::format("{}params.{}", group, k);

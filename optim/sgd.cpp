@@ -109,8 +109,8 @@ void SGD::load_state_dict(const NamedState& state) {
     const double dampening = state.real("SGD", group + "dampening");
     const int64_t nesterov = state.integer("SGD", group + "nesterov");
     if (nesterov != 0 && nesterov != 1) {
-      fail<std::invalid_argument>("SGD: load_state_dict: expected {}nesterov 0 or 1, got {}",
-                                  group, nesterov);
+      fail<std::invalid_argument>("SGD: load_state_dict: expected {}nesterov 0 or 1, got {}", group,
+                                  nesterov);
     }
     if (g > 0 && (momentum != options.momentum || dampening != options.dampening ||
                   (nesterov == 1) != options.nesterov)) {
@@ -118,8 +118,8 @@ void SGD::load_state_dict(const NamedState& state) {
           "SGD: load_state_dict: expected the same momentum, dampening and nesterov in every "
           "group (minigrad keeps one of each), got momentum {} dampening {} nesterov {} in group "
           "0 and {} {} {} in group {}",
-          options.momentum, options.dampening, options.nesterov, momentum, dampening,
-          nesterov == 1, g);
+          options.momentum, options.dampening, options.nesterov, momentum, dampening, nesterov == 1,
+          g);
     }
     options.momentum = momentum;
     options.dampening = dampening;

@@ -58,15 +58,19 @@ std::unique_ptr<Adam> make(const nlohmann::json& c, const std::vector<Tensor>& p
   const nlohmann::json& o = c.at("options");
   const std::array<double, 2> betas = {o.at("betas")[0], o.at("betas")[1]};
   if (c.at("optimizer") == "AdamW") {
-    return std::make_unique<AdamW>(
-        groups_of(c, params), AdamWOptions{.lr = o.at("lr"), .betas = betas, .eps = o.at("eps"),
-                                           .weight_decay = o.at("weight_decay"),
-                                           .amsgrad = o.at("amsgrad")});
+    return std::make_unique<AdamW>(groups_of(c, params),
+                                   AdamWOptions{.lr = o.at("lr"),
+                                                .betas = betas,
+                                                .eps = o.at("eps"),
+                                                .weight_decay = o.at("weight_decay"),
+                                                .amsgrad = o.at("amsgrad")});
   }
-  return std::make_unique<Adam>(
-      groups_of(c, params), AdamOptions{.lr = o.at("lr"), .betas = betas, .eps = o.at("eps"),
-                                        .weight_decay = o.at("weight_decay"),
-                                        .amsgrad = o.at("amsgrad")});
+  return std::make_unique<Adam>(groups_of(c, params),
+                                AdamOptions{.lr = o.at("lr"),
+                                            .betas = betas,
+                                            .eps = o.at("eps"),
+                                            .weight_decay = o.at("weight_decay"),
+                                            .amsgrad = o.at("amsgrad")});
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
@@ -116,8 +120,8 @@ TEST_CASE("Adam and AdamW match PyTorch step by step", "[adam]") {
 TEST_CASE("Adam's state_dict round-trips: a resumed run takes the same steps bit for bit",
           "[adam]") {
   const nlohmann::json fixture = mg::testing::load_fixture("optim.json");
-  for (const char* name : {"Adam weight_decay=0.01", "AdamW amsgrad betas=(0.8, 0.99) eps=1e-3",
-                           "AdamW two groups"}) {
+  for (const char* name :
+       {"Adam weight_decay=0.01", "AdamW amsgrad betas=(0.8, 0.99) eps=1e-3", "AdamW two groups"}) {
     INFO(name);
     const nlohmann::json& c = fixture.at("adam").at(name);
     std::vector<Tensor> straight = initial_params(fixture);

@@ -21,7 +21,9 @@ using mg::TensorD;
 
 TEST_CASE("Dropout scales the kept elements and their gradient as PyTorch does", "[dropout]") {
   for (const double p : {0.1, 0.3, 0.5}) {
-    const std::string name = "dropout p=" + std::string(p == 0.1 ? "0.1" : p == 0.3 ? "0.3" : "0.5");
+    const std::string name = "dropout p=" + std::string(p == 0.1   ? "0.1"
+                                                        : p == 0.3 ? "0.3"
+                                                                   : "0.5");
     INFO(name);
     const nlohmann::json& c = mg::testing::activation_case(name);
     const Tensor x = mg::testing::fixture_tensor<float>(c.at("x"), /*requires_grad=*/true);
@@ -48,8 +50,7 @@ TEST_CASE("Dropout scales the kept elements and their gradient as PyTorch does",
   }
 }
 
-TEST_CASE("Dropout keeps each element with probability 1 - p and the mean unchanged",
-          "[dropout]") {
+TEST_CASE("Dropout keeps each element with probability 1 - p and the mean unchanged", "[dropout]") {
   mg::Generator gen(21);
   const double p = 0.3;
   mg::nn::Dropout dropout({.p = p}, gen);

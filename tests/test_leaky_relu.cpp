@@ -15,9 +15,9 @@ using mg::Tensor;
 using mg::TensorD;
 
 TEST_CASE("LeakyReLU matches PyTorch forward and backward", "[leaky_relu]") {
-  for (const auto& [name, slope] : {std::pair{"leaky_relu", 0.01},
-                                    std::pair{"leaky_relu negative_slope=0.2", 0.2},
-                                    std::pair{"leaky_relu negative_slope=-1.5", -1.5}}) {
+  for (const auto& [name, slope] :
+       {std::pair{"leaky_relu", 0.01}, std::pair{"leaky_relu negative_slope=0.2", 0.2},
+        std::pair{"leaky_relu negative_slope=-1.5", -1.5}}) {
     mg::nn::LeakyReLU leaky({.negative_slope = slope});
     // Exact: one product per element, rounded as PyTorch rounds it.
     mg::testing::require_matches_pytorch(leaky, name, 0.0);
@@ -38,16 +38,17 @@ TEST_CASE("LeakyReLU gradcheck in float64", "[leaky_relu]") {
   mg::nn::BasicLeakyReLU<double> leaky({.negative_slope = 0.1});
   // Values away from 0, where the slope changes and central differences would straddle it.
   const TensorD x = mg::testing::away_from_zero(Shape{4, 3, 2}, gen);
-  mg::testing::require_gradcheck([&](const std::vector<TensorD>& in) { return leaky(in[0]); },
-                                 {x});
+  mg::testing::require_gradcheck([&](const std::vector<TensorD>& in) { return leaky(in[0]); }, {x});
 }
 
 TEST_CASE("LeakyReLU refuses a slope that is not finite", "[leaky_relu]") {
   CHECK_THROWS_MATCHES(
       mg::nn::LeakyReLU({.negative_slope = std::numeric_limits<double>::quiet_NaN()}),
-      std::invalid_argument, Catch::Message("LeakyReLU: expected a finite negative_slope, got nan"));
+      std::invalid_argument,
+      Catch::Message("LeakyReLU: expected a finite negative_slope, got nan"));
   CHECK_THROWS_MATCHES(
       mg::nn::LeakyReLU({.negative_slope = std::numeric_limits<double>::infinity()}),
-      std::invalid_argument, Catch::Message("LeakyReLU: expected a finite negative_slope, got inf"));
+      std::invalid_argument,
+      Catch::Message("LeakyReLU: expected a finite negative_slope, got inf"));
   CHECK(mg::nn::LeakyReLU().named_parameters().empty());
 }

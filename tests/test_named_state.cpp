@@ -24,8 +24,9 @@ TEST_CASE("NamedState keeps several states apart under prefixes", "[named_state]
   CHECK(file.contains("scheduler.last_epoch"));
   CHECK(file.extract("scheduler").integers == schedule.integers);
   CHECK(file.extract("optimizer").reals == optimizer.reals);
-  CHECK(file.extract("optimizer").tensors.at("state.0.momentum_buffer").same_as(
-      optimizer.tensors.at("state.0.momentum_buffer")));
+  CHECK(file.extract("optimizer")
+            .tensors.at("state.0.momentum_buffer")
+            .same_as(optimizer.tensors.at("state.0.momentum_buffer")));
   CHECK_THROWS_MATCHES(file.insert("scheduler", schedule), std::invalid_argument,
                        Catch::Message("NamedState: insert: 'scheduler.last_epoch' is already "
                                       "present"));

@@ -25,8 +25,7 @@ TEST_CASE("Sigmoid gradcheck in float64", "[sigmoid]") {
                                  {x});
 }
 
-TEST_CASE("Sigmoid is 1/2 at 0, symmetric, finite in the tails, with no parameters",
-          "[sigmoid]") {
+TEST_CASE("Sigmoid is 1/2 at 0, symmetric, finite in the tails, with no parameters", "[sigmoid]") {
   mg::nn::Sigmoid sigmoid;
   const Tensor x = Tensor::from_vector({-200, -2, 0, 2, 200, 1}, Shape{6});
   const Tensor y = sigmoid(x);
