@@ -4,14 +4,21 @@
 //   bench_minigrad            serve requests on stdin
 //   bench_minigrad --rss      train train_mlp's network for 20 epochs in this fresh process and
 //                             print VmRSS after every epoch, VmHWM and OS allocations per epoch
-//   bench_minigrad --profile CASE SECONDS   one case, 1 thread (under valgrind --tool=callgrind)
+//   bench_minigrad --profile CASE SECONDS [plain|fast]   one case, 1 thread (under valgrind
+//                             --tool=callgrind), BatchNorm1d's path forced when given
 //   bench_minigrad --all      no driver (no Python): run every case and print minigrad's table
+//   bench_minigrad --paths [THREADS]   BatchNorm1d's plain loops against its fast path, forced
+//                             in turn, interleaved, per shape: where the size threshold goes
+//   bench_minigrad --grad-rule [THREADS]   a gradient assigned into a fresh buffer against one
+//                             added into a zero-filled buffer, interleaved, per op and shape
 //
 // Cases (shapes as NxC or NxCxL): triad, bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
 // bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}.
 #include <malloc.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -23,6 +30,7 @@
 #include "core/autograd.hpp"
 #include "core/data.hpp"
 #include "core/loss.hpp"
+#include "core/ops.hpp"
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/batchnorm1d_reference.hpp"
@@ -223,6 +231,137 @@ int rss_run() {
   return 0;
 }
 
+// Microseconds per call of a and of b: rounds alternate a, b, a, b, ... (20 each), each round a
+// batch of calls long enough to time (~2 ms); each side's fastest round counts. On a machine
+// shared with other jobs a round is only ever slowed down, never sped up, and interleaving
+// gives both sides the same chances of a quiet round: the minimum is the stable figure, where
+// single timings and even medians move by factors.
+std::pair<double, double> interleaved_best(const std::function<void()>& a,
+                                           const std::function<void()>& b) {
+  const std::function<void()>* f[2] = {&a, &b};
+  int64_t calls = 1;
+  for (int k = 0; k < 2; ++k) {  // warm up both; size a round at about 2 ms
+    const double t0 = bench::now_us();
+    for (int i = 0; i < 20; ++i) (*f[k])();
+    calls = std::max<int64_t>(calls, int64_t(2000 / ((bench::now_us() - t0) / 20 + 1e-3)));
+  }
+  double best[2] = {1e300, 1e300};
+  for (int round = 0; round < 40; ++round) {
+    const int k = round % 2;
+    const double t0 = bench::now_us();
+    for (int64_t i = 0; i < calls; ++i) (*f[k])();
+    best[k] = std::min(best[k], (bench::now_us() - t0) / double(calls));
+  }
+  return {best[0], best[1]};
+}
+
+// BatchNorm1d's two paths (layers/batchnorm1d.cpp chooses by size) on the same shapes:
+// a training forward + backward and an eval forward, each path forced in turn, interleaved.
+int paths_run(int threads) {
+  set_threads(threads);
+  struct Case {
+    const char* what;
+    std::vector<int64_t> dims;
+  };
+  const std::vector<Case> cases = {
+      {"bench's small case", {32, 10}},
+      {"demo: a training batch", {32, 64}},
+      {"demo: test set eval", {300, 64}},
+      {"", {64, 128}},
+      {"", {128, 128}},
+      {"demo: train set eval", {1200, 64}},
+      {"", {256, 256}},
+      {"", {512, 256}},
+      {"", {1024, 512}},
+      {"", {16, 16, 32}},
+      {"", {16, 32, 64}},
+      {"", {32, 64, 64}},
+      {"demo: decision-boundary grid", {22500, 64}},
+  };
+  std::printf("BatchNorm1d plain loops vs fast path, %d thread(s), best-round us per call\n", threads);
+  std::printf("%-12s %9s  %10s %10s %6s  %10s %10s %6s  %s\n", "shape", "elements", "train plain",
+              "fast", "ratio", "eval plain", "fast", "ratio", "");
+  for (const Case& c : cases) {
+    mg::Generator gen(1);
+    const mg::Shape shape = shape_of(c.dims);
+    Tensor x = Tensor::randn(shape, gen, /*requires_grad=*/true);
+    const Tensor dy = Tensor::randn(shape, gen);
+    mg::nn::BatchNorm1d bn(c.dims[1]);
+    auto train_step = [&] {  // x's gradient fresh each time, as for a layer inside a network
+      x.clear_grad();
+      bn.forward(x).backward(dy);
+    };
+    auto eval_step = [&] {
+      mg::NoGradGuard no_grad;
+      bn.forward(x);
+    };
+    auto compare = [](const std::function<void()>& step) {
+      return interleaved_best(
+          [&] {
+            mg::nn::set_batchnorm1d_path(mg::nn::BatchNormPath::plain);
+            step();
+          },
+          [&] {
+            mg::nn::set_batchnorm1d_path(mg::nn::BatchNormPath::fast);
+            step();
+          });
+    };
+    bn.train();
+    const auto [train_plain, train_fast] = compare(train_step);
+    bn.eval();
+    const auto [eval_plain, eval_fast] = compare(eval_step);
+    std::string name = std::to_string(c.dims[0]);
+    for (size_t d = 1; d < c.dims.size(); ++d) name += "x" + std::to_string(c.dims[d]);
+    std::printf("%-12s %9lld  %10.2f %10.2f %6.2f  %10.2f %10.2f %6.2f  %s\n", name.c_str(),
+                static_cast<long long>(shape.numel()), train_plain, train_fast,
+                train_plain / train_fast, eval_plain, eval_fast, eval_plain / eval_fast, c.what);
+  }
+  mg::nn::set_batchnorm1d_path(mg::nn::BatchNormPath::by_size);
+  return 0;
+}
+
+// What the gradient rule costs (docs/architecture.md, "Gradients"): a backward that writes its
+// input's whole gradient either assigns into a fresh buffer (grad_buffer() says it holds
+// nothing), or, if every backward had to accumulate, would add into a buffer zero-filled first.
+// Both, interleaved, per op and shape: x.clear_grad() before each step gives the fresh buffer,
+// x.grad_flat().setZero() the zero-filled one (the same fill a fresh buffer would need).
+int grad_rule_run(int threads) {
+  set_threads(threads);
+  std::printf(
+      "fwd+bwd, %d thread(s), best-round us per call: x's gradient assigned into a fresh "
+      "buffer vs added into a zero-filled one\n",
+      threads);
+  std::printf("%-22s %10s %10s %7s\n", "op, shape of x", "assign", "zero+add", "ratio");
+  auto row = [](const std::string& name, Tensor& x, const std::function<void()>& step) {
+    const auto [fresh, zeroed] = interleaved_best(
+        [&] {
+          x.clear_grad();
+          step();
+        },
+        [&] {
+          x.grad_flat().setZero();  // created zero-filled if missing, else filled with zeros
+          step();
+        });
+    std::printf("%-22s %10.2f %10.2f %7.3f\n", name.c_str(), fresh, zeroed, zeroed / fresh);
+    std::fflush(stdout);
+  };
+  mg::Generator gen(1);
+  for (const std::vector<int64_t>& d :
+       std::vector<std::vector<int64_t>>{{32, 64}, {256, 256}, {1024, 1024}, {4096, 1024}}) {
+    const mg::Shape shape = shape_of(d);
+    Tensor x = Tensor::randn(shape, gen, /*requires_grad=*/true);
+    const Tensor dy = Tensor::randn(shape, gen);
+    const std::string dims = std::to_string(d[0]) + "x" + std::to_string(d[1]);
+    row("relu " + dims, x, [&] { mg::relu(x).backward(dy); });
+    mg::nn::BatchNorm1d bn(d[1]);
+    row("batchnorm1d " + dims, x, [&] { bn.forward(x).backward(dy); });
+    if (d[0] * d[1] > 65536) continue;  // the GEMMs alone would take seconds per round
+    mg::nn::Linear linear(d[1], d[1], {}, gen);
+    row("linear " + dims, x, [&] { linear.forward(x).backward(dy); });
+  }
+  return 0;
+}
+
 // Without Python: every minigrad case, one line each.
 int run_all() {
   std::vector<std::string> cases = {"triad"};
@@ -243,8 +382,17 @@ int run_all() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--rss") == 0) return rss_run();
   if (argc > 1 && std::strcmp(argv[1], "--all") == 0) return run_all();
+  if (argc > 1 && std::strcmp(argv[1], "--paths") == 0)
+    return paths_run(argc > 2 ? std::atoi(argv[2]) : 1);
+  if (argc > 1 && std::strcmp(argv[1], "--grad-rule") == 0)
+    return grad_rule_run(argc > 2 ? std::atoi(argv[2]) : 1);
   if (argc > 3 && std::strcmp(argv[1], "--profile") == 0) {  // for valgrind --tool=callgrind
     const double seconds = std::atof(argv[3]);
+    if (argc > 4) {  // BatchNorm1d's path forced: plain or fast
+      mg::nn::set_batchnorm1d_path(std::strcmp(argv[4], "fast") == 0
+                                       ? mg::nn::BatchNormPath::fast
+                                       : mg::nn::BatchNormPath::plain);
+    }
     std::cout << run_case(argv[2], 1, seconds) << std::endl;
     return 0;
   }

@@ -1,231 +1,277 @@
-// BatchNorm1d: the forward, and the fused hand-derived backward right below it. The loops are
-// in batchnorm1d_kernels.cpp: a plain reference version of each, and the cache-blocked fast one
-// called here (tests/test_kernels.cpp proves them equal). The derivation, step by step, is in
-// docs/batchnorm.md.
+// BatchNorm1d: the forward's loops, then the hand-derived backward's loops right below them, as
+// docs/batchnorm.md derives them (same names, same step numbers). These plain loops are what
+// small inputs run, `make demo`'s included. Above a measured size the same arithmetic runs
+// cache-blocked and multithreaded in layers/batchnorm1d_fast.cpp, chosen in one place
+// (`choose_loops`); tests/test_batchnorm1d_paths.cpp proves the two paths equal.
 //
 // Legend: N = batch, C = features (channels), L = length (L = 1 for (N, C) input),
-//         n = N * L values per channel, c = a channel, i = an element of x in memory order.
+//         n = N * L values per channel, b = a sample, c = a channel, l = a position;
+//         element (b, c, l) of x is x[(b * C + c) * L + l]. mean = mu, var = sigma^2,
+//         inv_std = s = 1 / sqrt(var + eps), x_hat = (x - mean) * s, gamma = weight, beta = bias.
 #include "layers/batchnorm1d.hpp"
 
-#include <cmath>
+#include <algorithm>
+#include <atomic>
+#include <vector>
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
-#include "layers/batchnorm1d_kernels.hpp"
+#include "layers/batchnorm1d_fast.hpp"
 
 namespace mg::nn {
 namespace {
 
-using kernels::BnLayout;  // x seen as (N, C, L), row-major: (b, c, l) is at (b * C + c) * L + l
+using batchnorm1d_fast::BackwardArgs;
+using batchnorm1d_fast::inverse_std;
+using batchnorm1d_fast::Layout;  // x seen as (N, C, L)
 
-// What the backward needs, [C] each, in double. x_hat = (x - mean) * inv_std is recomputed from
-// x rather than saved: it is as large as x, and the backward streams x anyway, so recomputing
-// costs one multiply-add per element and saves an (N, C, L) buffer.
-struct Saved {
-  std::vector<double> mean;     // (C) batch mean, or running_mean in eval
-  std::vector<double> inv_std;  // (C) 1 / sqrt(var + eps), var biased batch or running_var
+// Calls f(i, c) for every element i of x, in memory order, c being its channel. (N, C) rows are
+// runs of C channels: that inner loop is contiguous and vectorises. f captures its pointers by
+// value: a pointer read through a reference may alias the sums being stored, which would stop
+// the vectoriser.
+template <typename F>
+void for_each_element(Layout s, F f) {
+  for (int64_t b = 0; b < s.N; ++b) {
+    if (s.L == 1) {
+      for (int64_t c = 0; c < s.C; ++c) f(b * s.C + c, c);
+    } else {
+      for (int64_t c = 0; c < s.C; ++c)
+        for (int64_t l = 0; l < s.L; ++l) f((b * s.C + c) * s.L + l, c);
+    }
+  }
+}
+
+// ---- forward: docs/batchnorm.md, sections 1 and 2 ----
+
+// Steps 7 and 8, with mean and s per channel (the batch's, or the running ones in eval):
+//   x_hat = (x - mean) * s,   y = gamma * x_hat + beta   (gamma = 1, beta = 0 without affine)
+template <typename T>
+void forward_eval_plain(const T* x, Layout s, const T* gamma, const T* beta, const double* mean,
+                        const double* inv_std, T* y) {
+  if (!gamma) {
+    for_each_element(s, [=](int64_t i, int64_t c) {
+      y[i] = static_cast<T>((x[i] - mean[c]) * inv_std[c]);  // y = x_hat
+    });
+    return;
+  }
+  for_each_element(s, [=](int64_t i, int64_t c) {
+    const double x_hat = (x[i] - mean[c]) * inv_std[c];
+    y[i] = static_cast<T>(gamma[c] * x_hat + beta[c]);
+  });
+}
+
+// Steps 1 to 8 with the batch's statistics; every sum in double. Two passes: the one-pass
+// E[x^2] - E[x]^2 cancels when |mean| >> std (docs/batchnorm.md, section 7).
+template <typename T>
+void forward_train_plain(const T* x, Layout s, const T* gamma, const T* beta, double eps,
+                         double* mean, double* var, double* inv_std, T* y) {
+  const double n = static_cast<double>(s.n());
+  std::fill_n(mean, s.C, 0.0);
+  std::fill_n(var, s.C, 0.0);
+  // step 1: mean = sum(x) / n
+  for_each_element(s, [=](int64_t i, int64_t c) { mean[c] += x[i]; });
+  for (int64_t c = 0; c < s.C; ++c) mean[c] /= n;
+  // steps 2-4: centred = x - mean,  var = sum(centred^2) / n   (biased: it normalises the batch)
+  for_each_element(s, [=](int64_t i, int64_t c) {
+    const double centred = x[i] - mean[c];
+    var[c] += centred * centred;
+  });
+  for (int64_t c = 0; c < s.C; ++c) {
+    var[c] /= n;
+    inv_std[c] = inverse_std(var[c], eps);  // steps 5-6: s = 1 / sqrt(var + eps)
+  }
+  forward_eval_plain(x, s, gamma, beta, mean, inv_std, y);  // steps 7-8
+}
+
+// ---- backward: docs/batchnorm.md, sections 2 and 3 ----
+
+// Given dy, per channel (step 8, then steps 7 to 1 substituted into the boxed closed form):
+//   dbeta = sum(dy)    dgamma = sum(dy * x_hat)
+//   dx    = (gamma * s / n) * (n * dy  -  sum(dy)  -  x_hat * sum(dy * x_hat))
+//                              direct    via mean    via var
+// Every x moves every output of its channel through the mean and the variance; in eval with
+// running statistics those are constants, and only the direct term is left: dx = gamma s dy.
+// x_hat is recomputed from x: saving it would cost a buffer as large as x.
+template <typename T>
+void backward_plain(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs saved,
+                    double* sum_dy, double* sum_dy_x_hat, T* dx) {
+  const double n = static_cast<double>(s.n());
+  const double* mean = saved.mean;  // (C) each
+  const double* inv_std = saved.inv_std;
+  std::fill_n(sum_dy, s.C, 0.0);
+  std::fill_n(sum_dy_x_hat, s.C, 0.0);
+  for_each_element(s, [=](int64_t i, int64_t c) {
+    const double x_hat = (x[i] - mean[c]) * inv_std[c];
+    sum_dy[c] += dy[i];
+    sum_dy_x_hat[c] += dy[i] * x_hat;
+  });
+  if (!dx) return;  // x needs no gradient: the sums were for dgamma and dbeta
+  std::vector<double> gamma_s_over_n(s.C);  // (C)
+  for (int64_t c = 0; c < s.C; ++c) gamma_s_over_n[c] = (gamma ? gamma[c] : 1.0) * inv_std[c] / n;
+  const double* scale = gamma_s_over_n.data();
+  const bool accumulate = saved.accumulate;
+  if (saved.batch_stats) {
+    for_each_element(s, [=](int64_t i, int64_t c) {
+      const double x_hat = (x[i] - mean[c]) * inv_std[c];
+      const double direct = n * dy[i];
+      const double via_mean = sum_dy[c];
+      const double via_var = x_hat * sum_dy_x_hat[c];
+      const T dx_i = static_cast<T>(scale[c] * (direct - via_mean - via_var));
+      dx[i] = accumulate ? dx[i] + dx_i : dx_i;  // grad_buffer()'s rule (docs/architecture.md)
+    });
+  } else {  // eval with running statistics: mean and var are constants, only the direct term
+    for_each_element(s, [=](int64_t i, int64_t c) {
+      const T dx_i = static_cast<T>(scale[c] * n * dy[i]);
+      dx[i] = accumulate ? dx[i] + dx_i : dx_i;
+    });
+  }
+}
+
+// ---- which loops run: the one dispatch ----
+
+// The loops of one forward and its backward: the plain ones above, or the fast path's.
+template <typename T>
+struct Loops {
+  decltype(&forward_train_plain<T>) forward_train;
+  decltype(&forward_eval_plain<T>) forward_eval;
+  decltype(&backward_plain<T>) backward;
 };
 
-std::string batch_of_one_message(const Shape& shape, bool training) {
-  std::string why = fmt::format(
-      "BatchNorm1d: expected more than 1 value per channel to compute batch statistics, got "
-      "input of shape {} (N * L = 1): a single value has no variance, so every output would be "
-      "0. ",
-      shape);
-  if (training) {
-    return why +
-           "Use a batch with more than one sample (drop_last skips a final batch of one), or "
-           "call eval() to normalise with the tracked running statistics";
+// Below this many elements the plain loops are as fast as the fast path, or faster (no
+// per-thread scratch, no chunking, no team to start), and they are what a reader steps through.
+// Above it the fast path's float SIMD and cache blocking win. Measured with
+// `build/release/bench/bench_minigrad --paths` (docs/batchnorm.md, "Two paths").
+constexpr int64_t kFastPathElements = int64_t{1} << 15;  // 32768 values: 128 KiB of float
+
+std::atomic<BatchNormPath> forced_path{BatchNormPath::by_size};
+
+template <typename T>
+Loops<T> choose_loops(Layout s) {
+  const BatchNormPath path = forced_path.load(std::memory_order_relaxed);
+  const bool fast =
+      path == BatchNormPath::by_size ? s.numel() >= kFastPathElements : path == BatchNormPath::fast;
+  if (fast) {
+    return {batchnorm1d_fast::forward_train<T>, batchnorm1d_fast::forward_eval<T>,
+            batchnorm1d_fast::backward<T>};
   }
-  return why +
-         "This module does not track running statistics (track_running_stats=false), so it uses "
-         "batch statistics in eval() too. Use a batch with more than one sample (drop_last "
-         "skips a final batch of one), or construct it with track_running_stats=true";
+  return {forward_train_plain<T>, forward_eval_plain<T>, backward_plain<T>};
 }
+
+// What the backward needs, saved by the forward and read by name. x_hat is not saved (see
+// backward_plain); x is the node's first input.
+template <typename T>
+struct Saved {
+  std::vector<double> mean;     // (C) batch mean, or running_mean in eval
+  std::vector<double> inv_std;  // (C) s = 1 / sqrt(var + eps), var biased batch or running_var
+  Layout s;
+  bool batch_stats;  // mean and var came from this batch: the paths through them exist
+  bool affine;       // the node's inputs are {x, gamma, beta}; otherwise {x}
+  Loops<T> loops;    // the forward's path, so the backward takes the same one
+};
+
+template <typename T>
+void batch_norm_backward(const Saved<T>& saved, const BasicTensor<T>& dy,
+                         std::span<BasicTensor<T>> in);
 
 }  // namespace
 
+void set_batchnorm1d_path(BatchNormPath path) {
+  forced_path.store(path, std::memory_order_relaxed);
+}
+
 template <typename T>
 BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
-  // ---- every check comes before any state changes ----
-  if (x.rank() != 2 && x.rank() != 3) {
-    fail<ShapeError>("BatchNorm1d: expected 2D or 3D input (got {}D input)", x.rank());
-  }
-  if (x.size(1) != num_features_) {
-    fail<ShapeError>("BatchNorm1d: expected input with {} features, got {}", num_features_,
-                     x.shape());
-  }
-  if (x.numel() == 0) {
-    fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
-  }
-  const BnLayout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
   // Batch statistics in training (unless frozen), and always without running statistics.
   const bool batch_stats = (this->is_training() && !frozen_) || !options_.track_running_stats;
-  if (batch_stats && s.n() == 1)
-    fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training()));
+  check_input(x, batch_stats);  // every check comes before any state changes
+  const Layout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
 
-  const int64_t C = s.C;
   const bool affine = options_.affine;
-  const T* gamma = affine ? weight.data() : nullptr;  // (C) or none (gamma = 1, beta = 0)
-  const T* beta = affine ? bias.data() : nullptr;
-  // The autograd node's inputs: x, and gamma and beta when affine.
+  const T* gamma = affine ? weight.data() : nullptr;  // (C), or none: gamma = 1, beta = 0
+  const T* beta = affine ? bias.data() : nullptr;     // (C)
   const std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
-  Saved saved{std::vector<double>(C), std::vector<double>(C)};
+  Saved<T> saved{std::vector<double>(s.C), std::vector<double>(s.C), s, batch_stats, affine,
+                 choose_loops<T>(s)};
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
-  // y = x_hat * gamma + beta = gamma * inv_std * (x - mean) + beta
   if (batch_stats) {
-    // mean = sum(x) / n;  var = sum((x - mean)^2) / n   (biased: it normalises this batch)
-    std::vector<double> m2(C);  // (C) sum((x - mean)^2)
-    kernels::bn_forward_train_fast(x.data(), s, gamma, beta, options_.eps, saved.mean.data(),
-                                   m2.data(), saved.inv_std.data(), y.data());
+    std::vector<double> var(s.C);  // (C) biased: it normalises this batch
+    saved.loops.forward_train(x.data(), s, gamma, beta, options_.eps, saved.mean.data(), var.data(),
+                              saved.inv_std.data(), y.data());
     if (this->is_training() && options_.track_running_stats) {
       // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
       if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
-      // running = (1 - m) * running + m * batch, with the *unbiased* variance m2 / (n - 1).
-      ++num_batches_tracked;  // also under NoGradGuard: only eval() stops the updates
-      const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
-      T* rm = running_mean.data();
-      T* rv = running_var.data();
-      for (int64_t c = 0; c < C; ++c) {
-        rm[c] = static_cast<T>((1 - m) * rm[c] + m * saved.mean[c]);
-        rv[c] = static_cast<T>((1 - m) * rv[c] + m * m2[c] / static_cast<double>(s.n() - 1));
-      }
+      update_running_stats(saved.mean, var, s.n());
     }
   } else {
-    for (int64_t c = 0; c < C; ++c) {
+    for (int64_t c = 0; c < s.C; ++c) {
       saved.mean[c] = running_mean.data()[c];
-      saved.inv_std[c] = kernels::inverse_std(running_var.data()[c], options_.eps);
+      saved.inv_std[c] = inverse_std(running_var.data()[c], options_.eps);
     }
-    kernels::bn_forward_eval_fast(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
-                                  y.data());
+    saved.loops.forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
+                             y.data());
   }
-
-  // ---- backward ----
-  // Training (batch statistics), with x_hat = (x - mean) * inv_std and n = N * L:
-  //   dbeta  = sum(dy)                 dgamma = sum(dy * x_hat)
-  //   dx     = (gamma * inv_std / n) * (n * dy - sum(dy) - x_hat * sum(dy * x_hat))
-  // The last two terms are the paths through mean and var: every x moves every output of its
-  // channel. Written per element as dx = a * dy + b * (x - mean) + k with
-  //   a = gamma * inv_std,  b = -a * inv_std^2 * sum(dy * (x - mean)) / n,  k = -a * sum(dy) / n.
-  // Eval with running statistics: mean and var are constants, so b = k = 0: dx = dy * a.
-  // Sums run over N (and L), accumulated in double (kernels::bn_backward_*).
   y.set_grad_fn("batch_norm", inputs,
-                [saved = std::move(saved), s, batch_stats](const BasicTensor<T>& dy,
-                                                           std::span<BasicTensor<T>> in) {
-                  const int64_t C = s.C;
-                  const bool affine = in.size() == 3;
-                  std::vector<double> sums(2 * C);  // (2, C): sum(dy), sum(dy * (x - mean))
-                  double *sum_dy = sums.data(), *sum_dy_xc = sum_dy + C;
-                  typename BasicTensor<T>::GradBuffer dx{nullptr, false};  // (N, C, L), or none
-                  if (in[0].requires_grad()) dx = in[0].grad_buffer();
-                  kernels::bn_backward_fast(
-                      in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
-                      {saved.mean.data(), saved.inv_std.data(), batch_stats, dx.accumulate}, sum_dy,
-                      sum_dy_xc, dx.data);
-                  if (affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)
-                    T* dgamma = in[1].grad_flat().data();
-                    for (int64_t c = 0; c < C; ++c) dgamma[c] += sum_dy_xc[c] * saved.inv_std[c];
-                  }
-                  if (affine && in[2].requires_grad()) {  // dbeta = sum(dy)
-                    T* dbeta = in[2].grad_flat().data();
-                    for (int64_t c = 0; c < C; ++c) dbeta[c] += sum_dy[c];
-                  }
+                [saved = std::move(saved)](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                  batch_norm_backward(saved, dy, in);
                 });
   return y;
 }
 
-// ---- construction, state, printing ----
+namespace {
 
+// The node's backward: the loops (backward_plain, or the fast path's) give the two sums and dx;
+// dgamma and dbeta are those sums. Every gradient follows the rule of docs/architecture.md:
+// added into the buffer, or written into a fresh one that grad_buffer() says holds nothing.
 template <typename T>
-BasicBatchNorm1d<T>::BasicBatchNorm1d(int64_t num_features, BatchNormOptions options)
-    : num_features_(num_features), options_(options) {
-  if (num_features <= 0) {
-    fail<std::invalid_argument>("BatchNorm1d: expected num_features > 0, got {}", num_features);
+void batch_norm_backward(const Saved<T>& saved, const BasicTensor<T>& dy,
+                         std::span<BasicTensor<T>> in) {
+  BasicTensor<T>& x = in[0];
+  const int64_t C = saved.s.C;
+  std::vector<double> sums(2 * C);  // (2, C): sum(dy) = dbeta, sum(dy * x_hat) = dgamma
+  double* sum_dy = sums.data();
+  double* sum_dy_x_hat = sums.data() + C;
+  typename BasicTensor<T>::GradBuffer dx{nullptr, false};  // (N, C, L), or none
+  if (x.requires_grad()) dx = x.grad_buffer();
+  const T* gamma = saved.affine ? in[1].data() : nullptr;
+  saved.loops.backward(x.data(), dy.data(), saved.s, gamma,
+                       {saved.mean.data(), saved.inv_std.data(), saved.batch_stats, dx.accumulate},
+                       sum_dy, sum_dy_x_hat, dx.data);
+  if (saved.affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)
+    T* dgamma = in[1].grad_flat().data();
+    for (int64_t c = 0; c < C; ++c) dgamma[c] += static_cast<T>(sum_dy_x_hat[c]);
   }
-  if (!(options.eps >= 0)) {
-    fail<std::invalid_argument>("BatchNorm1d: expected eps >= 0, got {}", options.eps);
-  }
-  if (options.momentum && !(*options.momentum >= 0 && *options.momentum <= 1)) {
-    fail<std::invalid_argument>(
-        "BatchNorm1d: expected momentum in [0, 1] (or none for a cumulative average), got {}",
-        *options.momentum);
-  }
-  const Shape shape{num_features};
-  if (options.affine) {
-    weight = BasicTensor<T>::full(shape, T(1), /*requires_grad=*/true);
-    bias = BasicTensor<T>::zeros(shape, /*requires_grad=*/true);
-  }
-  if (options.track_running_stats) {
-    running_mean = BasicTensor<T>::zeros(shape);
-    running_var = BasicTensor<T>::full(shape, T(1));
-  }
-}
-
-template <typename T>
-NamedTensors<T> BasicBatchNorm1d<T>::own_parameters() {
-  if (!options_.affine) return {};
-  return {{"weight", weight}, {"bias", bias}};
-}
-
-template <typename T>
-std::vector<BufferRef<T>> BasicBatchNorm1d<T>::own_buffers() {
-  if (!options_.track_running_stats) return {};
-  return {{"running_mean", running_mean, nullptr},
-          {"running_var", running_var, nullptr},
-          {"num_batches_tracked", {}, &num_batches_tracked}};
-}
-
-template <typename T>
-void BasicBatchNorm1d<T>::reset_running_stats() {
-  if (!options_.track_running_stats) return;
-  running_mean.flat().setZero();
-  running_var.flat().setOnes();
-  num_batches_tracked = 0;
-}
-
-template <typename T>
-void BasicBatchNorm1d<T>::reset_parameters() {
-  reset_running_stats();
-  if (!options_.affine) return;
-  weight.flat().setOnes();
-  bias.flat().setZero();
-}
-
-template <typename T>
-void BasicBatchNorm1d<T>::freeze(bool freeze_affine) {
-  if (!options_.track_running_stats) {
-    fail<std::logic_error>(
-        "BatchNorm1d: freeze() expected running statistics to normalise with, got "
-        "track_running_stats=false");
-  }
-  frozen_ = true;
-  if (freeze_affine && options_.affine) {
-    for (BasicTensor<T>* p : {&weight, &bias}) {
-      p->set_requires_grad(false);
-      p->clear_grad();
-    }
+  if (saved.affine && in[2].requires_grad()) {  // dbeta = sum(dy)
+    T* dbeta = in[2].grad_flat().data();
+    for (int64_t c = 0; c < C; ++c) dbeta[c] += static_cast<T>(sum_dy[c]);
   }
 }
 
+}  // namespace
+
+// running = (1 - m) * running + m * batch: PyTorch's momentum is the weight of the new batch.
+// running_var takes the *unbiased* variance var * n / (n - 1), while the biased one normalised
+// the batch (docs/batchnorm.md, "Conventions"). In double, so an unbiased variance that float
+// can hold does not overflow on the way.
 template <typename T>
-void BasicBatchNorm1d<T>::unfreeze() {
-  frozen_ = false;
-  if (options_.affine) {
-    weight.set_requires_grad(true);
-    bias.set_requires_grad(true);
+void BasicBatchNorm1d<T>::update_running_stats(const std::vector<double>& mean,
+                                               const std::vector<double>& var, int64_t n) {
+  ++num_batches_tracked;  // also under NoGradGuard: only eval() stops the updates
+  const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
+  const double bessel = static_cast<double>(n) / static_cast<double>(n - 1);
+  T* rm = running_mean.data();
+  T* rv = running_var.data();
+  for (size_t c = 0; c < mean.size(); ++c) {
+    rm[c] = static_cast<T>((1 - m) * rm[c] + m * mean[c]);
+    rv[c] = static_cast<T>((1 - m) * rv[c] + m * var[c] * bessel);
   }
 }
 
-template <typename T>
-std::string BasicBatchNorm1d<T>::repr() const {
-  return fmt::format("BatchNorm1d({}, eps={}, momentum={}, affine={}, track_running_stats={})",
-                     num_features_, options_.eps,
-                     options_.momentum ? fmt::format("{}", *options_.momentum) : "None",
-                     options_.affine, options_.track_running_stats);
-}
-
-template class BasicBatchNorm1d<float>;
-template class BasicBatchNorm1d<double>;
+template BasicTensor<float> BasicBatchNorm1d<float>::forward(const BasicTensor<float>&);
+template BasicTensor<double> BasicBatchNorm1d<double>::forward(const BasicTensor<double>&);
+template void BasicBatchNorm1d<float>::update_running_stats(const std::vector<double>&,
+                                                            const std::vector<double>&, int64_t);
+template void BasicBatchNorm1d<double>::update_running_stats(const std::vector<double>&,
+                                                             const std::vector<double>&, int64_t);
 
 }  // namespace mg::nn

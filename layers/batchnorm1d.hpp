@@ -8,9 +8,11 @@
 // normalises, the *unbiased* one (divisor n - 1) feeds running_var. Momentum is PyTorch's:
 // running = (1 - momentum) * running + momentum * batch, the opposite of Keras's convention.
 //
-// The forward and its hand-derived backward are one fused autograd node (batchnorm1d.cpp). The
-// same layer written two slower ways, as teaching material and test oracles, is in
-// layers/batchnorm1d_reference.hpp.
+// The forward and its hand-derived backward are one fused autograd node: the loops in
+// batchnorm1d.cpp, which small inputs run, and the same arithmetic cache-blocked in
+// batchnorm1d_fast.cpp for large ones (set_batchnorm1d_path below). Construction, buffers and
+// freezing are in batchnorm1d_module.cpp. The same layer written two slower ways, as teaching
+// material and test oracles, is in layers/batchnorm1d_reference.hpp.
 #pragma once
 
 #include <cstdint>
@@ -68,10 +70,24 @@ class BasicBatchNorm1d : public BasicModule<T> {
   int64_t num_batches_tracked = 0;  // training forwards seen (int64, as in PyTorch)
 
  private:
+  // Throws, naming what was expected and what came, unless x is (N, C) or (N, C, L) with
+  // C = num_features, non-empty, and (with batch statistics) more than one value per channel.
+  void check_input(const BasicTensor<T>& x, bool batch_stats) const;
+  // running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance.
+  void update_running_stats(const std::vector<double>& mean, const std::vector<double>& var,
+                            int64_t n);
+
   int64_t num_features_;
   BatchNormOptions options_;
   bool frozen_ = false;
 };
+
+// Which loops BatchNorm1d runs. by_size, the default, is the rule: the plain loops of
+// batchnorm1d.cpp below a measured number of elements, the fast path of batchnorm1d_fast.cpp
+// above (docs/batchnorm.md, "Two paths"). Tests and the threshold measurement force one path to
+// compare the two. The choice is read when a forward starts; its backward takes the same path.
+enum class BatchNormPath { by_size, plain, fast };
+void set_batchnorm1d_path(BatchNormPath path);
 
 extern template class BasicBatchNorm1d<float>;
 extern template class BasicBatchNorm1d<double>;

@@ -84,12 +84,12 @@ BasicTensor<T> BasicLayerNorm<T>::forward(const BasicTensor<T>& x) {
   //   dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))      means over the row's C values
   // This is BatchNorm1d's closed form (layers/batchnorm1d.cpp) with the sums taken over a row
   // instead of over the batch, and gamma moved inside because it varies along the row.
-  std::vector<BasicTensor<T>> inputs{x};
+  std::vector<BasicTensor<T>> inputs{x};  // {x}, or {x, gamma, beta} when affine
   if (affine) inputs = {x, weight, bias};
   y.set_grad_fn(
       "layer_norm", std::move(inputs),
-      [saved = std::move(saved), R, C](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-        const bool affine = in.size() == 3;
+      [saved = std::move(saved), R, C, affine](const BasicTensor<T>& dy,
+                                               std::span<BasicTensor<T>> in) {
         const T* px = in[0].data();                                          // (R, C)
         const T* pdy = dy.data();                                            // (R, C)
         const T* gamma = affine ? in[1].data() : nullptr;                    // (C)

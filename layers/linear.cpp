@@ -64,10 +64,11 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
   //   dL/dW = dy^T x        (O, N) x (N, I) -> (O, I)
   //   dL/db = sum_n dy[n]   (O)
   // Nothing is cached: x, W and b are the node's inputs, and the backward reads them there.
+  const bool has_bias = bias.defined();  // the node's inputs are {x, W, b}, or {x, W}
   std::vector<BasicTensor<T>> inputs{x, weight};
-  if (bias.defined()) inputs.push_back(bias);
+  if (has_bias) inputs.push_back(bias);
   y.set_grad_fn("linear", std::move(inputs),
-                [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                [has_bias](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
                   BasicTensor<T>& x = in[0];
                   BasicTensor<T>& w = in[1];
                   if (x.requires_grad()) {  // a fresh gradient is written, not zeroed then added
@@ -81,7 +82,7 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
                   if (w.requires_grad()) {
                     w.grad_matrix().noalias() += dy.matrix().transpose() * x.matrix();
                   }
-                  if (in.size() > 2 && in[2].requires_grad()) {
+                  if (has_bias && in[2].requires_grad()) {
                     in[2].grad_matrix() += dy.matrix().colwise().sum();
                   }
                 });

@@ -14,13 +14,13 @@
 #include "core/autograd.hpp"
 #include "core/distributed.hpp"
 #include "core/error.hpp"
-#include "layers/batchnorm1d_kernels.hpp"
+#include "layers/batchnorm1d_fast.hpp"
 #include "layers/sequential.hpp"
 
 namespace mg::nn {
 namespace {
 
-using kernels::BnLayout;  // x seen as (N, C, L), row-major: (b, c, l) is at (b * C + c) * L + l
+using batchnorm1d_fast::Layout;  // x seen as (N, C, L), row-major: (b, c, l) at (b * C + c) * L + l
 
 // One rank's per-channel statistics, and what they merge into.
 struct Moments {
@@ -32,7 +32,7 @@ struct Moments {
 // This rank's statistics, in double: the mean, then the squared deviations from it (two passes,
 // so that no cancellation loses digits). An empty slice has count 0 and zeros.
 template <typename T>
-Moments local_moments(const T* x, BnLayout s) {
+Moments local_moments(const T* x, Layout s) {
   Moments m{static_cast<double>(s.n()), std::vector<double>(s.C), std::vector<double>(s.C)};
   if (s.n() == 0) return m;
   for (int64_t i = 0; i < s.numel(); ++i) m.mean[i / s.L % s.C] += x[i];
@@ -114,12 +114,10 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   if (x.rank() != 2 && x.rank() != 3) {
     refusal = fmt::format("SyncBatchNorm1d: expected 2D or 3D input (got {}D input)", x.rank());
   } else if (x.size(1) != C) {
-    refusal = fmt::format("SyncBatchNorm1d: expected input with {} features, got {}", C,
-                          x.shape());
+    refusal = fmt::format("SyncBatchNorm1d: expected input with {} features, got {}", C, x.shape());
   }
-  const BnLayout s = refusal.empty()
-                         ? BnLayout{x.size(0), C, x.rank() == 3 ? x.size(2) : 1}
-                         : BnLayout{0, C, 1};
+  const Layout s =
+      refusal.empty() ? Layout{x.size(0), C, x.rank() == 3 ? x.size(2) : 1} : Layout{0, C, 1};
   // ---- the whole batch's statistics: local moments, gathered and merged ----
   const Moments whole = gather_moments(local_moments(x.data(), s), refusal, C);
   if (whole.count == 0) {
@@ -138,19 +136,18 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const BatchNormOptions& options = this->options();
   Saved saved{whole.mean, std::vector<double>(C), whole.count};
   for (int64_t c = 0; c < C; ++c)  // var = M2 / n, biased: it normalises this batch
-    saved.inv_std[c] = kernels::inverse_std(whole.m2[c] / whole.count, options.eps);
+    saved.inv_std[c] = batchnorm1d_fast::inverse_std(whole.m2[c] / whole.count, options.eps);
 
   // y = gamma * inv_std * (x - mean) + beta, with the whole batch's mean and inv_std.
   const bool affine = options.affine;
   const T* gamma = affine ? this->weight.data() : nullptr;  // (C) or none
   const T* beta = affine ? this->bias.data() : nullptr;
-  const std::vector<BasicTensor<T>> inputs = affine
-                                                 ? std::vector<BasicTensor<T>>{x, this->weight,
-                                                                               this->bias}
-                                                 : std::vector<BasicTensor<T>>{x};
+  const std::vector<BasicTensor<T>> inputs =
+      affine ? std::vector<BasicTensor<T>>{x, this->weight, this->bias}
+             : std::vector<BasicTensor<T>>{x};
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
-  kernels::bn_forward_eval_fast(x.data(), s, gamma, beta, saved.mean.data(),
-                                saved.inv_std.data(), y.data());
+  batchnorm1d_fast::forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
+                                 y.data());
 
   if (options.track_running_stats) {
     // Anomaly mode refuses a NaN/Inf output before the statistics take it in, on every rank.
@@ -181,7 +178,7 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // The two sums run over the whole batch, i.e. over every rank: each rank sums its own slice,
   // one all_reduce_sum adds the slices' sums, and each rank forms dx for its own rows, as
   //   dx = a * dy + b * (x - mean) + k,   a = gamma * inv_std,
-  //   b = -a * inv_std^2 * sum(dy * (x - mean)) / n,   k = -a * sum(dy) / n.
+  //   b = -a * inv_std * sum(dy * x_hat) / n,   k = -a * sum(dy) / n.
   // dgamma = sum(dy * x_hat) and dbeta = sum(dy) stay this rank's own sums: average_gradients
   // (or the caller) combines them across ranks like every other parameter's gradient.
   // Every rank must run this backward (it takes part in a collective) when x needs a gradient.
@@ -190,20 +187,20 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
       [saved = std::move(saved), s, affine](const BasicTensor<T>& dy,
                                             std::span<BasicTensor<T>> in) {
         const int64_t C = s.C;
-        std::vector<double> local(2 * C);  // (2, C): this rank's sum(dy), sum(dy * (x - mean))
-        kernels::bn_backward_fast(in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
-                                  {saved.mean.data(), saved.inv_std.data(), true, false},
-                                  local.data(), local.data() + C, static_cast<T*>(nullptr));
+        std::vector<double> local(2 * C);  // (2, C): this rank's sum(dy), sum(dy * x_hat)
+        batchnorm1d_fast::backward(in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
+                                   {saved.mean.data(), saved.inv_std.data(), true, false},
+                                   local.data(), local.data() + C, static_cast<T*>(nullptr));
         if (in[0].requires_grad()) {
           std::vector<double> whole = local;  // (2, C): the same sums over the whole batch
           dist::all_reduce_sum(std::span<double>(whole));
           const double* sum_dy = whole.data();
-          const double* sum_dy_xc = whole.data() + C;
+          const double* sum_dy_x_hat = whole.data() + C;
           std::vector<double> a(C), b(C), k(C);  // (C) each: dx = a * dy + b * (x - mean) + k
           for (int64_t c = 0; c < C; ++c) {
             const double inv = saved.inv_std[c];
             a[c] = (affine ? in[1].data()[c] : 1.0) * inv;
-            b[c] = -a[c] * inv * inv * sum_dy_xc[c] / saved.n;
+            b[c] = -a[c] * inv * sum_dy_x_hat[c] / saved.n;
             k[c] = -a[c] * sum_dy[c] / saved.n;
           }
           T* dx = in[0].grad_flat().data();  // (N, C, L)
@@ -215,7 +212,7 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
         }
         if (affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat), this rank's rows
           T* dgamma = in[1].grad_flat().data();
-          for (int64_t c = 0; c < C; ++c) dgamma[c] += local[C + c] * saved.inv_std[c];
+          for (int64_t c = 0; c < C; ++c) dgamma[c] += local[C + c];
         }
         if (affine && in[2].requires_grad()) {  // dbeta = sum(dy), this rank's rows
           T* dbeta = in[2].grad_flat().data();

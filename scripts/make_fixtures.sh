@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/fixtures_ops.py
 /usr/bin/python3 scripts/fixtures_batchnorm.py
+/usr/bin/python3 scripts/fixtures_batchnorm_huge.py
 /usr/bin/python3 scripts/fixtures_layers.py
 /usr/bin/python3 scripts/fixtures_optim.py
 /usr/bin/python3 scripts/fixtures_training.py

@@ -1,7 +1,9 @@
 // BatchNorm1d against PyTorch 1.13, number for number: tests/fixtures/batchnorm.json, written by
 // scripts/fixtures_batchnorm.py (its docstring describes the format and how to regenerate it).
 // Every combination of momentum (0.1, 0.5, none), affine, track_running_stats and shapes (2, 3),
-// (32, 10), (16, 4, 7), (1, 3, 2) is replayed in float32: three training steps, then eval.
+// (32, 10), (16, 4, 7), (1, 3, 2) is replayed in float32: three training steps, then eval. The
+// plain loops of layers/batchnorm1d.cpp (what these small shapes run) must pass alone, and so
+// must the fast path of layers/batchnorm1d_fast.cpp: each is forced in turn.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -107,11 +109,12 @@ json load() {
   return json::parse(in);
 }
 
-}  // namespace
-
-TEST_CASE("BatchNorm1d matches PyTorch 1.13 in every configuration (float32)",
-          "[batchnorm][conformance]") {
-  const json fixture = load();
+// Replays every configuration of the fixture through the loops of `path`.
+void replay_all(const json& fixture, mg::nn::BatchNormPath path, const char* path_name) {
+  struct Force {  // the path for this replay, by_size again afterwards (even after a failure)
+    explicit Force(mg::nn::BatchNormPath p) { mg::nn::set_batchnorm1d_path(p); }
+    ~Force() { mg::nn::set_batchnorm1d_path(mg::nn::BatchNormPath::by_size); }
+  } force(path);
   const int train_steps = fixture.at("train_steps").get<int>();
   Worst worst;
   int configs = 0;
@@ -167,11 +170,25 @@ TEST_CASE("BatchNorm1d matches PyTorch 1.13 in every configuration (float32)",
   CHECK(configs == 48);
   INFO("worst: " << worst.where);
   fmt::print(
-      "BatchNorm1d vs PyTorch: {} values, worst relative error {:.3g} (floor {}) at {}; vs "
+      "BatchNorm1d ({} path) vs PyTorch: {} values, worst relative error {:.3g} (floor {}) at {}; "
+      "vs "
       "float32 PyTorch alone {:.3g}; on the {} values of ill-conditioned arrays, worst vs "
       "float64 {:.3g} "
       "(PyTorch float32: {:.3g})\n",
-      worst.compared, worst.error, kFloor, worst.where, worst.float32, worst.with_exact,
+      path_name, worst.compared, worst.error, kFloor, worst.where, worst.float32, worst.with_exact,
       worst.vs_exact, worst.torch_vs_exact);
   CHECK(worst.error <= kTolerance);
+}
+
+}  // namespace
+
+TEST_CASE("BatchNorm1d matches PyTorch 1.13 in every configuration (float32), on each path",
+          "[batchnorm][conformance]") {
+  const json fixture = load();
+  SECTION("the plain loops alone") {
+    replay_all(fixture, mg::nn::BatchNormPath::plain, "plain");
+  }
+  SECTION("the fast path alone") {
+    replay_all(fixture, mg::nn::BatchNormPath::fast, "fast");
+  }
 }

@@ -1,55 +1,24 @@
-// BatchNorm1d's fast loops (what they change is listed in batchnorm1d_kernels.hpp; the plain
-// references they are tested against are in batchnorm1d_kernels_reference.cpp).
+// BatchNorm1d's fast path (what it changes, and why, is listed in batchnorm1d_fast.hpp; the plain
+// loops it is tested against are in batchnorm1d.cpp).
 // Legend: N = batch, C = channels, L = length, n = N * L values per channel, K = how many sums
-// one pass accumulates, b = a row (sample), c = a channel, i = an element's index in x.
+// one pass accumulates, b = a row (sample), c = a channel, i = an element's index in x. How rows
+// are streamed (scratch, threads, sums folded into double) is in batchnorm1d_fast_rows.hpp.
 #include <omp.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <vector>
 
-#include "layers/batchnorm1d_kernels.hpp"
+#include "layers/batchnorm1d_fast.hpp"
+#include "layers/batchnorm1d_fast_rows.hpp"
 
-namespace mg::nn::kernels {
+namespace mg::nn::batchnorm1d_fast {
 namespace {
 
 // Rows of x whose statistics are computed together: they stay in L2 between the two passes a
 // stable variance needs, so x is read from memory once.
 constexpr int64_t kChunkBytes = 256 * 1024;
-// Below this many elements everything runs on one thread: a parallel region costs a few µs.
-constexpr int64_t kParallelElements = int64_t{1} << 18;
-// Sums are kept in T (float: twice double's SIMD width) over at most kFold rows, then folded
-// into double. A float sum of 16 terms is off by a few ulps; the fold keeps that from growing
-// with n.
-constexpr int64_t kFold = 16;
-
-int threads_for(BnLayout s) {
-  return s.numel() >= kParallelElements ? std::min<int>(omp_get_max_threads(), int(s.N)) : 1;
-}
-
-// Per-thread scratch, kept between calls so that a training step allocates nothing. `Slot`
-// separates buffers that are alive at the same time.
-template <typename T, int Slot>
-T* scratch(int64_t count) {
-  thread_local std::vector<T> buffer;
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
-
-// Runs body(t, nt) on nt threads (inline when nt == 1: no parallel region at all). The body may
-// use `omp barrier` and `omp single`; outside a parallel region they are no-ops.
-template <typename F>
-void run_team(int nt, F body) {
-  if (nt == 1) return body(0, 1);
-#pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
-}
-
-// Thread t's contiguous share [b0, b1) of the N rows.
-std::pair<int64_t, int64_t> share(int64_t N, int t, int nt) {
-  return {N * t / nt, N * (t + 1) / nt};
-}
-
 // A channel's mean as two T: hi = T(mean), lo = T(mean - hi). For x near the mean, x - hi is
 // exact (Sterbenz), so (x - hi) - lo is x - mean to T's precision even when |mean| >> std, where
 // x - T(mean) would keep only the digits the rounding of the mean left.
@@ -69,69 +38,6 @@ SplitMean<T> split_mean(const double* mean, int64_t C) {
   return {p, p + C};
 }
 
-// part[k * width + j] += g_k(o + j, j) for each of the K = sizeof...(g) functions and every
-// vector o = i0 + r * stride, r < rows: sums down a stack of contiguous vectors (rows of an (N, C)
-// input, or one channel's runs of L), so the inner loop is contiguous and vectorises. (The g
-// capture their pointers by value: a pointer read through a reference may alias the partial sums
-// being stored, which stops the vectoriser.)
-template <typename T, typename... G>
-void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, G... g) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t o = i0 + r * stride;
-#pragma omp simd
-    for (int64_t j = 0; j < width; ++j) {
-      T* p = part + j;
-      ((*p += g(o + j, j), p += width), ...);
-    }
-  }
-}
-
-// acc[k][c] += the sum of g_k(i, c) over the elements i of channel c in rows [b0, b1).
-template <typename T, typename... G>
-void sum_rows(BnLayout s, int64_t b0, int64_t b1, std::array<double*, sizeof...(G)> acc, G... g) {
-  constexpr int K = sizeof...(G);
-  if (s.L == 1) {  // rows of C channels: one partial sum per channel
-    T* part = scratch<T, 3>(K * s.C);
-    for (int64_t r0 = b0; r0 < b1; r0 += kFold) {
-      std::fill_n(part, K * s.C, T(0));
-      sum_down<T>(r0 * s.C, std::min(kFold, b1 - r0), s.C, s.C, part, g...);
-      for (int k = 0; k < K; ++k)
-        for (int64_t c = 0; c < s.C; ++c) acc[k][c] += part[k * s.C + c];
-    }
-    return;
-  }
-  T* part = scratch<T, 3>(K * s.L);  // (N, C, L): channel c's runs of L, kFold rows at a time
-  for (int64_t r0 = b0; r0 < b1; r0 += kFold)
-    for (int64_t c = 0; c < s.C; ++c) {
-      std::fill_n(part, K * s.L, T(0));
-      sum_down<T>((r0 * s.C + c) * s.L, std::min(kFold, b1 - r0), s.C * s.L, s.L, part,
-                  [g, c](int64_t i, int64_t) { return g(i, c); }...);
-      for (int k = 0; k < K; ++k) {
-        double run = 0;
-#pragma omp simd reduction(+ : run)
-        for (int64_t l = 0; l < s.L; ++l) run += part[k * s.L + l];
-        acc[k][c] += run;
-      }
-    }
-}
-
-// f(i, c) for every element of rows [b0, b1); elementwise, so the inner loop vectorises.
-template <typename F>
-void map_rows(BnLayout s, int64_t b0, int64_t b1, F f) {
-  for (int64_t b = b0; b < b1; ++b) {
-    if (s.L == 1) {
-#pragma omp simd
-      for (int64_t c = 0; c < s.C; ++c) f(b * s.C + c, c);
-      continue;
-    }
-    for (int64_t c = 0; c < s.C; ++c) {
-      const int64_t o = (b * s.C + c) * s.L;
-#pragma omp simd
-      for (int64_t l = 0; l < s.L; ++l) f(o + l, c);
-    }
-  }
-}
-
 // Merges the statistics (count nb, mean mb, m2 qb) of a part into (na, ma, qa), per channel:
 // the exact pairwise update of Chan, Golub and LeVeque.
 void merge_stats(int64_t C, double na, double* ma, double* qa, double nb, const double* mb,
@@ -146,7 +52,7 @@ void merge_stats(int64_t C, double na, double* ma, double* qa, double nb, const 
 
 // Statistics of rows [b0, b1) into mean, m2 (C each): chunk by chunk, two passes per chunk.
 template <typename T>
-void stats_of_rows(const T* x, BnLayout s, int64_t b0, int64_t b1, double* mean, double* m2) {
+void stats_of_rows(const T* x, Layout s, int64_t b0, int64_t b1, double* mean, double* m2) {
   const int64_t rows = std::max<int64_t>(1, kChunkBytes / (s.C * s.L * int64_t(sizeof(T))));
   double* chunk = scratch<double, 0>(2 * s.C);  // (2, C): the chunk's mean, m2
   double *cm = chunk, *cq = chunk + s.C;
@@ -163,12 +69,25 @@ void stats_of_rows(const T* x, BnLayout s, int64_t b0, int64_t b1, double* mean,
     T* x0 = scratch<T, 6>(s.C);
     for (int64_t c = 0; c < s.C; ++c) x0[c] = x[(r0 * s.C + c) * s.L];
     sum_rows<T>(s, r0, r1, {m}, [x, x0](int64_t i, int64_t c) { return x[i] - x0[c]; });
+    if (!all_finite(m, s.C)) {  // a float sum overflowed: again in double
+      std::fill_n(m, s.C, 0.0);
+      sum_rows_in_double(s, r0, r1, m, [x, x0](int64_t i, int64_t c) {
+        return static_cast<double>(x[i]) - static_cast<double>(x0[c]);
+      });
+    }
     for (int64_t c = 0; c < s.C; ++c) m[c] = x0[c] + m[c] / count;
     const SplitMean<T> mu = split_mean<T, 4>(m, s.C);
     sum_rows<T>(s, r0, r1, {q}, [x, mu](int64_t i, int64_t c) {
       const T d = (x[i] - mu.hi[c]) - mu.lo[c];
       return d * d;
     });
+    if (!all_finite(q, s.C)) {  // (x - mean)^2 beyond float's range (|x - mean| ~ 1e19)
+      std::fill_n(q, s.C, 0.0);
+      sum_rows_in_double(s, r0, r1, q, [x, m](int64_t i, int64_t c) {
+        const double d = static_cast<double>(x[i]) - m[c];
+        return d * d;
+      });
+    }
     if (done > 0) merge_stats(s.C, done, mean, m2, count, cm, cq);
     done += count;
   }
@@ -181,7 +100,7 @@ template <typename T>
 struct Normalise {
   T *scale, *mu, *shift;  // (C) each, in per-thread scratch of the thread that made them
 
-  Normalise(BnLayout s, const T* gamma, const T* beta, const double* mean, const double* inv_std)
+  Normalise(Layout s, const T* gamma, const T* beta, const double* mean, const double* inv_std)
       : scale(scratch<T, 1>(3 * s.C)), mu(scale + s.C), shift(scale + 2 * s.C) {
     for (int64_t c = 0; c < s.C; ++c) {
       const double g = (gamma ? gamma[c] : 1.0) * inv_std[c];
@@ -190,7 +109,7 @@ struct Normalise {
       shift[c] = static_cast<T>((beta ? beta[c] : 0.0) - g * (mean[c] - mu[c]));
     }
   }
-  void rows(const T* x, BnLayout s, int64_t b0, int64_t b1, T* y) const {
+  void rows(const T* x, Layout s, int64_t b0, int64_t b1, T* y) const {
     map_rows(s, b0, b1, [x, y, scale = scale, mu = mu, shift = shift](int64_t i, int64_t c) {
       y[i] = scale[c] * (x[i] - mu[c]) + shift[c];
     });
@@ -200,8 +119,8 @@ struct Normalise {
 }  // namespace
 
 template <typename T>
-void bn_forward_eval_fast(const T* x, BnLayout s, const T* gamma, const T* beta, const double* mean,
-                          const double* inv_std, T* y) {
+void forward_eval(const T* x, Layout s, const T* gamma, const T* beta, const double* mean,
+                  const double* inv_std, T* y) {
   const Normalise<T> f(s, gamma, beta, mean, inv_std);
   run_team(threads_for(s), [&](int t, int nt) {
     const auto [b0, b1] = share(s.N, t, nt);
@@ -210,9 +129,10 @@ void bn_forward_eval_fast(const T* x, BnLayout s, const T* gamma, const T* beta,
 }
 
 template <typename T>
-void bn_forward_train_fast(const T* x, BnLayout s, const T* gamma, const T* beta, double eps,
-                           double* mean, double* m2, double* inv_std, T* y) {
+void forward_train(const T* x, Layout s, const T* gamma, const T* beta, double eps, double* mean,
+                   double* var, double* inv_std, T* y) {
   const int nt = threads_for(s);
+  double* m2 = var;  // sum((x - mean)^2) until the division by n below
   double* parts = scratch<double, 2>(2 * s.C * nt);  // (nt, 2, C): each thread's mean, m2
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
@@ -232,7 +152,10 @@ void bn_forward_train_fast(const T* x, BnLayout s, const T* gamma, const T* beta
                       parts + 2 * s.C * u + s.C);
         }
       }
-      for (int64_t c = 0; c < s.C; ++c) inv_std[c] = inverse_std(m2[c] / double(s.n()), eps);
+      for (int64_t c = 0; c < s.C; ++c) {
+        var[c] = m2[c] / double(s.n());
+        inv_std[c] = inverse_std(var[c], eps);
+      }
     }
     const Normalise<T> f(s, gamma, beta, mean, inv_std);  // each thread its own: C values
     f.rows(x, s, b0, b1, y);
@@ -240,8 +163,8 @@ void bn_forward_train_fast(const T* x, BnLayout s, const T* gamma, const T* beta
 }
 
 template <typename T>
-void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBackwardArgs args,
-                      double* sum_dy, double* sum_dy_xc, T* dx) {
+void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs args, double* sum_dy,
+              double* sum_dy_x_hat, T* dx) {
   const int nt = threads_for(s);
   const double n = static_cast<double>(s.n());
   double* parts = scratch<double, 2>(2 * s.C * nt);  // (nt, 2, C): each thread's two sums
@@ -250,8 +173,9 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
   T *a = coef, *bc = coef + s.C, *k = coef + 2 * s.C;
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
+    // sum(dy * (x - mean)) first; times inv_std, it becomes sum(dy * x_hat) below.
     double* sd = team == 1 ? sum_dy : parts + 2 * s.C * t;
-    double* sdx = team == 1 ? sum_dy_xc : sd + s.C;
+    double* sdx = team == 1 ? sum_dy_x_hat : sd + s.C;
     std::fill_n(sd, s.C, 0.0);
     std::fill_n(sdx, s.C, 0.0);
     sum_rows<T>(
@@ -263,12 +187,15 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
       for (int u = 0; team > 1 && u < team; ++u)
         for (int64_t c = 0; c < s.C; ++c) {
           sum_dy[c] = (u ? sum_dy[c] : 0.0) + parts[2 * s.C * u + c];
-          sum_dy_xc[c] = (u ? sum_dy_xc[c] : 0.0) + parts[2 * s.C * u + s.C + c];
+          sum_dy_x_hat[c] = (u ? sum_dy_x_hat[c] : 0.0) + parts[2 * s.C * u + s.C + c];
         }
-      for (int64_t c = 0; dx && c < s.C; ++c) {  // as in the reference, with x - mean split
+      for (int64_t c = 0; c < s.C; ++c) sum_dy_x_hat[c] *= args.inv_std[c];
+      // The plain loops' dx = (gamma s / n) (n dy - sum(dy) - x_hat sum(dy x_hat)), multiplied
+      // out per channel as a dy + b (x - mean) + k, with x - mean split as above.
+      for (int64_t c = 0; dx && c < s.C; ++c) {
         const double inv = args.inv_std[c];
         const double ac = (gamma ? gamma[c] : 1.0) * inv;
-        const double bcc = args.batch_stats ? -ac * inv * inv * sum_dy_xc[c] / n : 0;
+        const double bcc = args.batch_stats ? -ac * inv * sum_dy_x_hat[c] / n : 0;
         a[c] = static_cast<T>(ac);
         bc[c] = static_cast<T>(bcc);
         k[c] = static_cast<T>((args.batch_stats ? -ac * sum_dy[c] / n : 0) - bcc * mu.lo[c]);
@@ -287,17 +214,17 @@ void bn_backward_fast(const T* x, const T* dy, BnLayout s, const T* gamma, BnBac
   });
 }
 
-template void bn_forward_train_fast(const float*, BnLayout, const float*, const float*, double,
-                                    double*, double*, double*, float*);
-template void bn_forward_eval_fast(const float*, BnLayout, const float*, const float*,
-                                   const double*, const double*, float*);
-template void bn_backward_fast(const float*, const float*, BnLayout, const float*, BnBackwardArgs,
-                               double*, double*, float*);
-template void bn_forward_train_fast(const double*, BnLayout, const double*, const double*, double,
-                                    double*, double*, double*, double*);
-template void bn_forward_eval_fast(const double*, BnLayout, const double*, const double*,
-                                   const double*, const double*, double*);
-template void bn_backward_fast(const double*, const double*, BnLayout, const double*,
-                               BnBackwardArgs, double*, double*, double*);
+template void forward_train(const float*, Layout, const float*, const float*, double, double*,
+                            double*, double*, float*);
+template void forward_eval(const float*, Layout, const float*, const float*, const double*,
+                           const double*, float*);
+template void backward(const float*, const float*, Layout, const float*, BackwardArgs, double*,
+                       double*, float*);
+template void forward_train(const double*, Layout, const double*, const double*, double, double*,
+                            double*, double*, double*);
+template void forward_eval(const double*, Layout, const double*, const double*, const double*,
+                           const double*, double*);
+template void backward(const double*, const double*, Layout, const double*, BackwardArgs, double*,
+                       double*, double*);
 
-}  // namespace mg::nn::kernels
+}  // namespace mg::nn::batchnorm1d_fast

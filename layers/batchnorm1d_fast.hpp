@@ -1,0 +1,71 @@
+// BatchNorm1d's FAST PATH: the same arithmetic as the plain loops in layers/batchnorm1d.cpp,
+// reorganised for inputs too large for the cache. layers/batchnorm1d.cpp chooses it, above a
+// measured size, in one place (`choose_loops`); below that size, the plain loops are as fast or
+// faster and are what runs. tests/test_batchnorm1d_paths.cpp proves the two paths give the same
+// results. Start reading at the plain loops: this file only changes how they run.
+//
+// What it does differently, and why (docs/performance.md has the measurements):
+//   - the plain loops walk one channel at a time and compute every element in double; here
+//     rows are streamed in memory order with one partial sum per channel (the inner loop runs
+//     over a row's contiguous channels, or over a channel's contiguous run of L), in T, so it
+//     vectorises at T's SIMD width;
+//   - partial sums are kept in T over at most 16 rows, then added into double: float's SIMD
+//     width, double's accumulation. The mean's pass sums x - x0 (x0 a value of the channel) and
+//     x - mean is taken against the mean split into two floats, so float keeps its digits even
+//     when |mean| >> std. A chunk whose float sum overflows (|x - mean| near 1e19 in float32) is
+//     summed again in double, so the statistics overflow only where the plain path's do;
+//   - the variance's two passes run on chunks of rows small enough to stay in cache, and the
+//     chunks' statistics are merged exactly, so x is read from memory once for the statistics;
+//     the backward's two sums share one pass;
+//   - per-channel constants are computed once, so an element costs a subtract and a multiply-add;
+//   - large inputs split the rows over OpenMP threads, each with its own accumulators (small
+//     ones stay on one thread: starting threads costs more than the work);
+//   - no allocation: per-channel scratch is kept per thread between calls.
+//
+// Legend: N = batch, C = channels, L = length (1 for (N, C) input), n = N * L values per
+// channel. The statistics and sums handed back are double.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace mg::nn::batchnorm1d_fast {
+
+// x seen as (N, C, L), row-major: element (b, c, l) is at (b * C + c) * L + l.
+struct Layout {
+  int64_t N, C, L;
+  int64_t n() const { return N * L; }
+  int64_t numel() const { return N * C * L; }
+};
+
+// What a backward reads besides x, dy and gamma.
+struct BackwardArgs {
+  const double* mean;     // (C) batch mean, or running_mean in eval
+  const double* inv_std;  // (C) 1 / sqrt(var + eps)
+  bool batch_stats;       // the forward used batch statistics (the mean/var paths exist)
+  bool accumulate;        // dx += ... (dx already holds a gradient) instead of dx = ...
+};
+
+// 1 / sqrt(var + eps); 0 for a constant channel when eps == 0 (PyTorch does the same). Both
+// paths use it.
+inline double inverse_std(double var, double eps) {
+  return var == 0 && eps == 0 ? 0.0 : 1.0 / std::sqrt(var + eps);
+}
+
+// The three loops, with the plain path's signatures (layers/batchnorm1d.cpp):
+// Training forward: mean, var (biased), inv_std (all (C)), and y = gamma * x_hat + beta.
+// gamma and beta may be null (gamma = 1, beta = 0).
+template <typename T>
+void forward_train(const T* x, Layout s, const T* gamma, const T* beta, double eps, double* mean,
+                   double* var, double* inv_std, T* y);
+// Forward with given statistics (eval): y = gamma * inv_std * (x - mean) + beta.
+template <typename T>
+void forward_eval(const T* x, Layout s, const T* gamma, const T* beta, const double* mean,
+                  const double* inv_std, T* y);
+// Backward: sum_dy = sum(dy) and sum_dy_x_hat = sum(dy * x_hat) (both (C), in double: dbeta
+// and dgamma), and, when dx is not null, dx (=, or += with args.accumulate), the closed form.
+template <typename T>
+void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs args, double* sum_dy,
+              double* sum_dy_x_hat, T* dx);
+
+}  // namespace mg::nn::batchnorm1d_fast

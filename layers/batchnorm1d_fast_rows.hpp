@@ -1,0 +1,133 @@
+// How BatchNorm1d's fast path (batchnorm1d_fast.cpp) walks x, with nothing of BatchNorm in it:
+// per-thread scratch, teams of threads sharing the rows, sums down rows kept in T and folded into
+// double, elementwise maps. Internal to the fast path.
+// Legend: N = batch, C = channels, L = length, K = how many sums one pass accumulates,
+// b = a row (sample), c = a channel, i = an element's index in x.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "layers/batchnorm1d_fast.hpp"
+
+namespace mg::nn::batchnorm1d_fast {
+
+// Below this many elements everything runs on one thread: a parallel region costs a few µs.
+constexpr int64_t kParallelElements = int64_t{1} << 18;
+// Sums are kept in T (float: twice double's SIMD width) over at most kFold rows, then folded
+// into double. A float sum of 16 terms is off by a few ulps; the fold keeps that from growing
+// with n.
+constexpr int64_t kFold = 16;
+
+inline int threads_for(Layout s) {
+  return s.numel() >= kParallelElements ? std::min<int>(omp_get_max_threads(), int(s.N)) : 1;
+}
+
+// Per-thread scratch, kept between calls so that a training step allocates nothing. `Slot`
+// separates buffers that are alive at the same time.
+template <typename T, int Slot>
+T* scratch(int64_t count) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
+  return buffer.data();
+}
+
+// Runs body(t, nt) on nt threads (inline when nt == 1: no parallel region at all). The body may
+// use `omp barrier` and `omp single`; outside a parallel region they are no-ops.
+template <typename F>
+void run_team(int nt, F body) {
+  if (nt == 1) return body(0, 1);
+#pragma omp parallel num_threads(nt)
+  body(omp_get_thread_num(), omp_get_num_threads());
+}
+
+// Thread t's contiguous share [b0, b1) of the N rows.
+inline std::pair<int64_t, int64_t> share(int64_t N, int t, int nt) {
+  return {N * t / nt, N * (t + 1) / nt};
+}
+
+// part[k * width + j] += g_k(o + j, j) for each of the K = sizeof...(g) functions and every
+// vector o = i0 + r * stride, r < rows: sums down a stack of contiguous vectors (rows of an (N, C)
+// input, or one channel's runs of L), so the inner loop is contiguous and vectorises. (The g
+// capture their pointers by value: a pointer read through a reference may alias the partial sums
+// being stored, which stops the vectoriser.)
+template <typename T, typename... G>
+void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, G... g) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = i0 + r * stride;
+#pragma omp simd
+    for (int64_t j = 0; j < width; ++j) {
+      T* p = part + j;
+      ((*p += g(o + j, j), p += width), ...);
+    }
+  }
+}
+
+// acc[k][c] += the sum of g_k(i, c) over the elements i of channel c in rows [b0, b1).
+template <typename T, typename... G>
+void sum_rows(Layout s, int64_t b0, int64_t b1, std::array<double*, sizeof...(G)> acc, G... g) {
+  constexpr int K = sizeof...(G);
+  if (s.L == 1) {  // rows of C channels: one partial sum per channel
+    T* part = scratch<T, 3>(K * s.C);
+    for (int64_t r0 = b0; r0 < b1; r0 += kFold) {
+      std::fill_n(part, K * s.C, T(0));
+      sum_down<T>(r0 * s.C, std::min(kFold, b1 - r0), s.C, s.C, part, g...);
+      for (int k = 0; k < K; ++k)
+        for (int64_t c = 0; c < s.C; ++c) acc[k][c] += part[k * s.C + c];
+    }
+    return;
+  }
+  T* part = scratch<T, 3>(K * s.L);  // (N, C, L): channel c's runs of L, kFold rows at a time
+  for (int64_t r0 = b0; r0 < b1; r0 += kFold)
+    for (int64_t c = 0; c < s.C; ++c) {
+      std::fill_n(part, K * s.L, T(0));
+      sum_down<T>((r0 * s.C + c) * s.L, std::min(kFold, b1 - r0), s.C * s.L, s.L, part,
+                  [g, c](int64_t i, int64_t) { return g(i, c); }...);
+      for (int k = 0; k < K; ++k) {
+        double run = 0;
+#pragma omp simd reduction(+ : run)
+        for (int64_t l = 0; l < s.L; ++l) run += part[k * s.L + l];
+        acc[k][c] += run;
+      }
+    }
+}
+
+// f(i, c) for every element of rows [b0, b1); elementwise, so the inner loop vectorises.
+template <typename F>
+void map_rows(Layout s, int64_t b0, int64_t b1, F f) {
+  for (int64_t b = b0; b < b1; ++b) {
+    if (s.L == 1) {
+#pragma omp simd
+      for (int64_t c = 0; c < s.C; ++c) f(b * s.C + c, c);
+      continue;
+    }
+    for (int64_t c = 0; c < s.C; ++c) {
+      const int64_t o = (b * s.C + c) * s.L;
+#pragma omp simd
+      for (int64_t l = 0; l < s.L; ++l) f(o + l, c);
+    }
+  }
+}
+
+// acc[c] += g(i, c) over the elements i of channel c in rows [b0, b1), every term in double: for
+// a chunk whose float partial sums overflowed. Slow, and only ever run on such data.
+template <typename G>
+void sum_rows_in_double(Layout s, int64_t b0, int64_t b1, double* acc, G g) {
+  for (int64_t b = b0; b < b1; ++b)
+    for (int64_t c = 0; c < s.C; ++c)
+      for (int64_t l = 0; l < s.L; ++l) acc[c] += g((b * s.C + c) * s.L + l, c);
+}
+
+inline bool all_finite(const double* v, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(v[i])) return false;
+  return true;
+}
+
+}  // namespace mg::nn::batchnorm1d_fast

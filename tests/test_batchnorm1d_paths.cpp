@@ -1,0 +1,160 @@
+// BatchNorm1d's two paths give the same results: the plain loops of layers/batchnorm1d.cpp and
+// the fast path of layers/batchnorm1d_fast.cpp, each forced with set_batchnorm1d_path, through the
+// whole layer (output, running statistics, gradients of x, weight and bias). Shapes reach every
+// branch of the fast path: rows of every channel, (N, C, L) runs, inputs large enough to be split
+// over threads; float and double, 1 and 2 threads, training and eval, affine or not, a fresh
+// gradient and one that accumulates into an existing .grad().
+#include <omp.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "core/random.hpp"
+#include "layers/batchnorm1d.hpp"
+
+namespace {
+
+using mg::Shape;
+using mg::nn::BatchNormPath;
+
+// Forces a path for the scope of a test; by_size again afterwards.
+struct ForcePath {
+  explicit ForcePath(BatchNormPath path) { mg::nn::set_batchnorm1d_path(path); }
+  ~ForcePath() { mg::nn::set_batchnorm1d_path(BatchNormPath::by_size); }
+};
+
+// Worst |a - b| / (1 + |b|) over two arrays.
+template <typename T>
+double worst(const std::vector<T>& a, const std::vector<T>& b) {
+  REQUIRE(a.size() == b.size());
+  double w = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    w = std::max(w, std::abs(double(a[i]) - double(b[i])) / (1 + std::abs(double(b[i]))));
+  return w;
+}
+
+// Everything one path produces for a training step then an eval step, each backward run twice
+// (the second accumulates into the gradients the first left).
+template <typename T>
+struct Results {
+  std::vector<std::vector<T>> arrays;
+};
+
+template <typename T>
+Results<T> run(BatchNormPath path, const Shape& shape, bool affine) {
+  const ForcePath force(path);
+  mg::Generator gen(7);
+  const int64_t C = shape[1];
+  mg::BasicTensor<T> x = mg::BasicTensor<T>::randn(shape, gen, /*requires_grad=*/true);
+  x.flat() += T(3);  // mean far from 0
+  const mg::BasicTensor<T> dy = mg::BasicTensor<T>::randn(shape, gen);
+  mg::nn::BasicBatchNorm1d<T> bn(C, {.affine = affine});
+  if (affine) {
+    bn.weight.flat() = mg::BasicTensor<T>::randn(Shape{C}, gen).flat();
+    bn.bias.flat() = mg::BasicTensor<T>::randn(Shape{C}, gen).flat();
+  }
+  Results<T> r;
+  auto keep = [&r](const mg::BasicTensor<T>& t) { r.arrays.push_back(t.to_vector()); };
+  for (bool training : {true, false}) {
+    bn.train(training);
+    const mg::BasicTensor<T> y = bn.forward(x);
+    keep(y);
+    keep(bn.running_mean);
+    keep(bn.running_var);
+    for (int pass = 0; pass < 2; ++pass) {  // fresh gradients, then accumulating ones
+      y.backward(dy, /*retain_graph=*/true);
+      keep(x.grad());
+      if (affine) {
+        keep(bn.weight.grad());
+        keep(bn.bias.grad());
+      }
+    }
+    x.clear_grad();
+    if (affine) bn.zero_grad();
+  }
+  return r;
+}
+
+template <typename T>
+void check_paths_equal(const Shape& shape, bool affine) {
+  CAPTURE(shape, affine, sizeof(T));
+  const Results<T> plain = run<T>(BatchNormPath::plain, shape, affine);
+  const Results<T> fast = run<T>(BatchNormPath::fast, shape, affine);
+  REQUIRE(plain.arrays.size() == fast.arrays.size());
+  // The fast path computes each element in T (float: a few ulps of the values), the plain one
+  // in double; the statistics are summed in double by both.
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  for (size_t k = 0; k < plain.arrays.size(); ++k) {
+    CAPTURE(k);
+    CHECK(worst(fast.arrays[k], plain.arrays[k]) < tol);
+  }
+}
+
+const std::vector<Shape> kShapes = {
+    Shape{32, 10},       // the bench's small case, one row of channels at a time
+    Shape{8192, 37},     // (N, C), split over threads (>= 2^18 elements)
+    Shape{5, 3, 7},      // (N, C, L)
+    Shape{64, 20, 300},  // (N, C, L), split over threads
+    Shape{2, 1},         // the smallest batch with a variance
+};
+
+}  // namespace
+
+TEST_CASE("BatchNorm1d: the plain and the fast path give the same results",
+          "[batchnorm1d][paths]") {
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    for (const Shape& shape : kShapes)
+      for (bool affine : {true, false}) {
+        check_paths_equal<float>(shape, affine);
+        check_paths_equal<double>(shape, affine);
+      }
+  }
+  omp_set_num_threads(1);
+}
+
+TEST_CASE("BatchNorm1d: both paths give y = beta for a constant channel with eps = 0",
+          "[batchnorm1d][paths]") {
+  for (BatchNormPath path : {BatchNormPath::plain, BatchNormPath::fast}) {
+    const ForcePath force(path);
+    mg::nn::BatchNorm1d bn(2, {.eps = 0.0});
+    bn.weight.flat().setConstant(2);
+    bn.bias.flat().setConstant(0.5f);
+    const mg::Tensor x = mg::Tensor::from_vector({1, 5, 1, 6, 1, 7, 1, 8}, Shape{4, 2});
+    const mg::Tensor y = bn.forward(x);  // channel 0 constant: s = 0, not 1 / 0
+    for (int64_t b = 0; b < 4; ++b) CHECK(y.at(b, 0) == 0.5f);
+    CHECK(bn.running_mean.at(1) == Approx(0.9 * 0 + 0.1 * 6.5));
+    CHECK(bn.running_var.at(1) == Approx(0.9 * 1 + 0.1 * 5.0 / 3));  // m2 = 5, unbiased / 3
+  }
+}
+
+TEST_CASE("BatchNorm1d: set_batchnorm1d_path picks the loops; by_size picks by size",
+          "[batchnorm1d][paths]") {
+  // Both paths agree to float's rounding, but not bit for bit: the fast path computes in float,
+  // the plain loops in double, which tells the paths apart.
+  auto forward = [](const Shape& shape, BatchNormPath path) {
+    const ForcePath force(path);
+    mg::Generator gen(3);
+    const mg::Tensor x = mg::Tensor::randn(shape, gen);
+    mg::nn::BatchNorm1d bn(shape[1]);
+    return bn.forward(x).to_vector();
+  };
+  // The bench's small case, make demo's training batch and test set: the plain loops.
+  for (const Shape& shape : {Shape{32, 10}, Shape{32, 64}, Shape{300, 64}}) {
+    CAPTURE(shape);
+    const std::vector<float> plain = forward(shape, BatchNormPath::plain);
+    REQUIRE(plain != forward(shape, BatchNormPath::fast));
+    CHECK(forward(shape, BatchNormPath::by_size) == plain);
+  }
+  // From 32768 values on: the fast path.
+  for (const Shape& shape : {Shape{512, 64}, Shape{1200, 64}, Shape{8, 64, 64}}) {
+    CAPTURE(shape);
+    const std::vector<float> fast = forward(shape, BatchNormPath::fast);
+    REQUIRE(fast != forward(shape, BatchNormPath::plain));
+    CHECK(forward(shape, BatchNormPath::by_size) == fast);
+  }
+}
