@@ -1,6 +1,7 @@
 // matmul, transpose and reshape, and their backwards.
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg {
 
@@ -11,16 +12,19 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
                      b.shape());
   }
   // y = a b                                          a: (N, K), b: (K, M), y: (N, M)
-  BasicTensor<T> y = BasicTensor<T>::empty(Shape{a.size(0), b.size(1)});
+  const int64_t dims[] = {a.size(0), b.size(1)};  // checked: (2^40, 0) x (0, 2^40) overflows
+  BasicTensor<T> y = BasicTensor<T>::empty(Shape::checked("matmul", dims, 2));
   y.matrix().noalias() = a.matrix() * b.matrix();
-  // dL/da = dy b^T   (N, M) x (M, K)
-  // dL/db = a^T dy   (K, N) x (N, M)
-  y.set_grad_fn("matmul", {a, b}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    BasicTensor<T>& a = in[0];
-    BasicTensor<T>& b = in[1];
-    if (a.requires_grad()) a.grad_matrix().noalias() += dy.matrix() * b.matrix().transpose();
-    if (b.requires_grad()) b.grad_matrix().noalias() += a.matrix().transpose() * dy.matrix();
-  });
+  // dL/da = dy b^T   (N, M) x (M, K)    reads b
+  // dL/db = a^T dy   (K, N) x (N, M)    reads a
+  y.set_grad_fn("matmul", {a, b},
+                [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
+                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  if (in[0].requires_grad())
+                    in[0].grad_matrix().noalias() += dy.matrix() * b_saved.get().matrix().transpose();
+                  if (in[1].requires_grad())
+                    in[1].grad_matrix().noalias() += a_saved.get().matrix().transpose() * dy.matrix();
+                });
   return y;
 }
 
@@ -66,7 +70,7 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   permute_into(x.data(), x.shape(), dim0, dim1, y.data(), /*accumulate=*/false);
   // The backward swaps the same dims back: dx += transpose(dy).
   y.set_grad_fn("transpose", {x},
-                [dim0, dim1](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                [dim0, dim1](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
                   permute_into(dy.data(), dy.shape(), dim0, dim1, in[0].grad_flat().data(), true);
                 });
   return y;
@@ -74,6 +78,10 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
 
 template <typename T>
 BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
+  // A default Shape has rank 0 (and numel() 1): no tensor has it, so it is not a target either.
+  if (shape.rank() == 0) {
+    fail<ShapeError>("reshape: expected a shape of rank 1 to {}, got rank 0", Shape::kMaxRank);
+  }
   if (shape.numel() != x.numel()) {
     fail<ShapeError>("reshape: expected a shape with {} elements like {}, got {} ({} elements)",
                      x.numel(), x.shape(), shape, shape.numel());
@@ -81,7 +89,7 @@ BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
   // y is a view: the same row-major values read with another shape.
   BasicTensor<T> y = x.alias(shape);
   // dx += dy, read back with x's shape (the element order is unchanged).
-  y.set_grad_fn("reshape", {x}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn("reshape", {x}, [](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += dy.flat();
   });
   return y;
