@@ -39,7 +39,9 @@ export function makeBackwardPanel(call) {
       depth[i] = Math.min(...users) - 1;
     });
     const columns = {};
+    const leafLast = (i) => (nodes[i].name === 'gamma' || nodes[i].name === 'beta' ? 1 : 0);
     nodes.forEach((_, i) => (columns[depth[i]] ||= []).push(i));
+    for (const members of Object.values(columns)) members.sort((a, b) => leafLast(a) - leafLast(b));
     const maxDepth = Math.max(...depth), pos = [], dx = (canvas.width - 10) / (maxDepth + 1);
     for (const [d, members] of Object.entries(columns))
       members.forEach((i, k) => (pos[i] = [6 + Number(d) * dx, 8 + k * 122]));
@@ -69,7 +71,7 @@ export function makeBackwardPanel(call) {
       ctx.lineWidth = 1;
       ctx.fillStyle = '#111';
       ctx.font = 'bold 11px sans-serif';
-      ctx.fillText(n.name, x + 3, y + 12);
+      ctx.fillText(n.name.replaceAll(' ', ''), x + 3, y + 12);
       ctx.font = '10px sans-serif';
       ctx.fillStyle = '#666';
       ctx.fillText(n.op ? n.op : 'leaf', x + 3, y + 23);
