@@ -226,7 +226,9 @@ elseif(CASE STREQUAL "signal")
   # SIGTERM and SIGINT sent to a running train_mlp: it finishes its step, writes a checkpoint,
   # says how to resume and exits with 143 / 130; resumed, it ends with the bytes of a run that
   # was never stopped.
-  set(flags --samples 60000 --hidden 32,32 --seed 5 --threads 1 --brief --epochs 3)
+  # Wide enough that the epochs after the first take seconds: the signal lands mid-run even when
+  # a loaded machine wakes the polling shell late.
+  set(flags --samples 60000 --hidden 256,256 --seed 5 --threads 1 --brief --epochs 4)
   run_train_mlp(code stdout stderr ${flags} --out "${WORK_DIR}/straight")
   expect("straight run: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
   foreach(signal TERM INT)

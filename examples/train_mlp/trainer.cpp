@@ -177,7 +177,7 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
         return false;
       }
       if (epoch == first_epoch && at == done_before.steps + 1)
-        write_graph_dot(dir / "graph.dot", loss, net.named_parameters());
+        write_graph_dot(dir / "graph.dot", loss, net_.named_parameters());
       return true;
     };
     hooks.after_step = [&](int64_t at, double mean_loss) {
