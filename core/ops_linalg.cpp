@@ -1,5 +1,6 @@
 // matmul, transpose and reshape, and their backwards.
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/ops.hpp"
 
 namespace mg {
@@ -12,14 +13,14 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   }
   // y = a b                                          a: (N, K), b: (K, M), y: (N, M)
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{a.size(0), b.size(1)});
-  y.matrix().noalias() = a.matrix() * b.matrix();
+  gemm<T>(a.matrix(), false, b.matrix(), false, T(0), y.matrix());
   // dL/da = dy b^T   (N, M) x (M, K)
   // dL/db = a^T dy   (K, N) x (N, M)
   y.set_grad_fn("matmul", {a, b}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
     BasicTensor<T>& a = in[0];
     BasicTensor<T>& b = in[1];
-    if (a.requires_grad()) a.grad_matrix().noalias() += dy.matrix() * b.matrix().transpose();
-    if (b.requires_grad()) b.grad_matrix().noalias() += a.matrix().transpose() * dy.matrix();
+    if (a.requires_grad()) gemm<T>(dy.matrix(), false, b.matrix(), true, T(1), a.grad_matrix());
+    if (b.requires_grad()) gemm<T>(a.matrix(), true, dy.matrix(), false, T(1), b.grad_matrix());
   });
   return y;
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 
 namespace mg::nn {
 
@@ -50,14 +51,14 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
   }
   // y = x W^T + b                        x: (N, I), W: (O, I), b: (O), y: (N, O)
   // The bias is written into every row of y first, and the GEMM then accumulates x W^T onto it
-  // (C += A B), so y is produced in one pass of the product with no temporary.
+  // (C = A B^T + 1 C), so y is produced in one pass of the product with no temporary.
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{x.size(0), out_features_});
   if (bias.defined()) {
     y.matrix().rowwise() = bias.matrix().row(0);
   } else {
     y.matrix().setZero();
   }
-  y.matrix().noalias() += x.matrix() * weight.matrix().transpose();
+  gemm<T>(x.matrix(), false, weight.matrix(), /*transpose_b=*/true, T(1), y.matrix());
 
   // Backward of y = x W^T + b, with dy = dL/dy: (N, O)
   //   dL/dx = dy W          (N, O) x (O, I) -> (N, I)
@@ -74,13 +75,11 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
                   if (x.requires_grad()) {  // a fresh gradient is written, not zeroed then added
                     const typename BasicTensor<T>::GradBuffer dx = x.grad_buffer();
                     typename BasicTensor<T>::MatrixMap dxm(dx.data, x.size(0), x.size(1));
-                    if (dx.accumulate)
-                      dxm.noalias() += dy.matrix() * w.matrix();
-                    else
-                      dxm.noalias() = dy.matrix() * w.matrix();
+                    gemm<T>(dy.matrix(), false, w.matrix(), false, T(dx.accumulate ? 1 : 0), dxm);
                   }
-                  if (w.requires_grad()) {
-                    w.grad_matrix().noalias() += dy.matrix().transpose() * x.matrix();
+                  if (w.requires_grad()) {  // dW += dy^T x
+                    gemm<T>(dy.matrix(), /*transpose_a=*/true, x.matrix(), false, T(1),
+                            w.grad_matrix());
                   }
                   if (has_bias && in[2].requires_grad()) {
                     in[2].grad_matrix() += dy.matrix().colwise().sum();
