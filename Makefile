@@ -1,5 +1,5 @@
 # The user's entry points. `make demo` and `make test` work on a fresh Debian machine.
-.PHONY: all deps build test demo asan bench clean
+.PHONY: all deps build test demo asan tsan bench clean
 
 all: build
 
@@ -20,6 +20,13 @@ asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 	ctest --preset asan
+
+# The [concurrency] tests (threads training, saving and drawing random numbers at once) under
+# ThreadSanitizer. OpenMP runs one thread: libgomp's own synchronisation is invisible to TSan.
+tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan --target minigrad_tests
+	OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 ./build/tsan/tests/minigrad_tests "[concurrency]"
 
 bench: build
 	./build/release/bench/bench_all

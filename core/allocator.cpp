@@ -1,6 +1,7 @@
 #include "core/allocator.hpp"
 
-#include <cassert>
+#include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -19,15 +20,16 @@ constexpr bool kCaching = false;
 constexpr bool kCaching = true;
 #endif
 
+// No machine has 2^62 bytes (4 EiB) to give; a larger request is refused with bad_alloc before
+// it is rounded, so the size arithmetic below never wraps around.
+constexpr std::size_t kMaxBytes = std::size_t{1} << 62;
+
 // Rounds a request up to its size class: powers of two up to 4 KiB, then steps of a quarter of
 // the power of two below (5, 6, 7, 8 KiB, 10, 12, 14, 16 KiB, ...): at most 25% slack.
+// Requires 0 < bytes <= kMaxBytes.
 std::size_t size_class(std::size_t bytes) {
-  std::size_t c = kAlignment;
-  while (c < bytes && c < 4096) c *= 2;
-  if (c >= bytes) return c;
-  std::size_t pow2 = 4096;
-  while (pow2 * 2 < bytes) pow2 *= 2;
-  const std::size_t step = pow2 / 4;
+  if (bytes <= 4096) return std::max(kAlignment, std::bit_ceil(bytes));
+  const std::size_t step = std::bit_ceil(bytes) / 8;  // a quarter of the power of two below
   return (bytes + step - 1) / step * step;
 }
 
@@ -45,31 +47,32 @@ Cache& cache() {
 }  // namespace
 
 void* allocate(std::size_t bytes) {
-  if (bytes == 0) bytes = 1;
-  const std::size_t size = size_class(bytes);
+  if (bytes > kMaxBytes) throw std::bad_alloc();
+  const std::size_t size = size_class(std::max<std::size_t>(bytes, 1));
   Cache& c = cache();
   {
     std::lock_guard lock(c.mutex);
-    c.stats.bytes_in_use += static_cast<int64_t>(size);
     auto it = c.free_blocks.find(size);
     if (it != c.free_blocks.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
       c.stats.cache_hits++;
       c.stats.bytes_cached -= static_cast<int64_t>(size);
+      c.stats.bytes_in_use += static_cast<int64_t>(size);
       return p;
     }
-    c.stats.os_allocations++;
   }
   void* p = std::aligned_alloc(kAlignment, size);
-  if (!p) throw std::bad_alloc();
+  if (!p) throw std::bad_alloc();  // nothing was counted
+  std::lock_guard lock(c.mutex);
+  c.stats.os_allocations++;
+  c.stats.bytes_in_use += static_cast<int64_t>(size);
   return p;
 }
 
 void deallocate(void* ptr, std::size_t bytes) {
   if (!ptr) return;
-  if (bytes == 0) bytes = 1;
-  const std::size_t size = size_class(bytes);
+  const std::size_t size = size_class(std::max<std::size_t>(bytes, 1));
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
   c.stats.bytes_in_use -= static_cast<int64_t>(size);

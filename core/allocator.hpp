@@ -17,7 +17,8 @@ struct AllocatorStats {
 };
 
 // Returns at least `bytes` bytes aligned to 64 (one cache line, the widest AVX-512 load).
-// Blocks are cached by size class (powers of two, and quarter steps above 4 KiB).
+// Blocks are cached by size class (powers of two, and quarter steps above 4 KiB). Throws
+// std::bad_alloc when the system has no such block, and for any request above 2^62 bytes.
 void* allocate(std::size_t bytes);
 // Gives a block from allocate() back to the cache. `bytes` is the size that was asked for.
 void deallocate(void* ptr, std::size_t bytes);

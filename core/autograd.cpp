@@ -1,5 +1,6 @@
 #include "core/autograd.hpp"
 
+#include <algorithm>
 #include <string>
 #include <unordered_set>
 
@@ -24,8 +25,9 @@ std::string shapes_of(const std::vector<BasicTensor<T>>& tensors) {
 }
 
 // root.grad (+)= grad, or (+)= 1 everywhere when no grad is given; a fresh buffer is assigned.
+// For a leaf root (its .grad() is the result).
 template <typename T>
-void seed_gradient(BasicTensor<T> root, const BasicTensor<T>& grad) {
+void seed_leaf(const BasicTensor<T>& root, const BasicTensor<T>& grad) {
   const typename BasicTensor<T>::GradBuffer seed = root.grad_buffer();
   typename BasicTensor<T>::ArrayMap g(seed.data, root.numel());
   if (grad.defined()) {
@@ -38,6 +40,30 @@ void seed_gradient(BasicTensor<T> root, const BasicTensor<T>& grad) {
       g += T(1);
     else
       g.setConstant(T(1));
+  }
+}
+
+// Calls the backward of `node`. An input that did not require grad when the op ran is passed as
+// a constant (a detach()ed alias), so a later set_requires_grad(true) cannot make this op send
+// it a gradient (PyTorch's graph has no edge to it either). A VersionError from a SavedTensor
+// gets the op's name in front.
+template <typename T>
+void run_node_backward(detail::Node<T>& node, const BasicTensor<T>& dy,
+                       std::vector<BasicTensor<T>>& as_constants) {
+  std::span<const BasicTensor<T>> in(node.inputs);
+  bool now_requires_grad = false;
+  for (size_t i = 0; i < node.inputs.size(); ++i)
+    now_requires_grad |= !node.input_requires_grad[i] && node.inputs[i].requires_grad();
+  if (now_requires_grad) {
+    as_constants.clear();
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      as_constants.push_back(node.input_requires_grad[i] ? node.inputs[i] : node.inputs[i].detach());
+    in = as_constants;
+  }
+  try {
+    node.backward(dy, in);
+  } catch (const VersionError& e) {
+    fail<VersionError>("{}: {}", node.op, e.what());
   }
 }
 
@@ -81,9 +107,17 @@ void check_finite_output(const char* op, const BasicTensor<T>& out,
 //    ops must not overflow the call stack.
 // 2. Seed dL/d(root) (1 for a one-element root, the given gradient otherwise).
 // 3. Walk the order in reverse. Reverse topological order visits a tensor only after every op
-//    that consumed it, so by then its .grad() holds the complete sum of its consumers'
+//    that consumed it, so by then its gradient holds the complete sum of its consumers'
 //    contributions (the chain rule for a node used twice is a sum), and its own backward can
 //    pass that on to its inputs.
+//
+// A non-leaf's gradient in a pass lives in its pass_grad, apart from the .grad() that
+// retain_grad() keeps for the user: what a node passes on is this pass's gradient alone, and
+// .grad() accumulates over passes. Every pass_grad is dropped when the pass ends, normally or by
+// an exception (a VersionError, an AnomalyError, a throwing backward), and retained .grad()s
+// take this pass's gradient only when the whole pass succeeded; so a failed pass leaves no
+// partial gradient on any non-leaf. Leaves keep what reached them before the failure, as in
+// PyTorch: zero_grad() them before a retry.
 template <typename T>
 void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool retain_graph) {
   using Node = detail::Node<T>;
@@ -104,8 +138,9 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
                      grad.shape());
   }
 
-  // 1. Topological order (post-order DFS). Checked before any gradient is touched, so a freed
-  //    graph fails without changing anything.
+  // 1. Topological order (post-order DFS) over the inputs that required grad when their op ran
+  //    and still do. Checked before any gradient is touched, so a freed graph fails without
+  //    changing anything.
   std::vector<std::shared_ptr<Node>> order;
   std::unordered_set<const Node*> visited;
   std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;  // (node, next input to visit)
@@ -121,36 +156,48 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
           node->op);
     }
     if (next < node->inputs.size()) {
-      const std::shared_ptr<Node>& in = node->inputs[next++].node_;
-      if (in->requires_grad && visited.insert(in.get()).second) stack.emplace_back(in, 0);
+      const size_t i = next++;
+      const std::shared_ptr<Node>& in = node->inputs[i].node_;
+      if (in->requires_grad && node->input_requires_grad[i] && visited.insert(in.get()).second)
+        stack.emplace_back(in, 0);
       continue;
     }
     order.push_back(std::move(node));
     stack.pop_back();
   }
 
-  // 2. Seed.
-  // An op's output that keeps no gradient (the usual root) borrows the caller's gradient: a
-  // backward only reads dy, and this gradient is dropped right after the root's backward, so
-  // nothing writes to it and nothing is copied. Otherwise a fresh gradient buffer is assigned
-  // directly (no zero-fill, then add), or added to the one already there.
-  if (grad.defined() && r.op && !r.retains_grad && !r.grad) {
-    r.grad = grad.detach().node_;
+  // 2. Seed. A leaf root adds it into its .grad(). An op's output borrows the caller's gradient:
+  //    a backward only reads dy, and pass_grad is dropped right after the root's backward, so
+  //    nothing writes to it and nothing is copied.
+  if (!r.op) {
+    seed_leaf(root, grad);
+    return;  // a leaf has no backward
+  }
+  if (grad.defined()) {
+    r.pass_grad = grad.detach().node_;
   } else {
-    seed_gradient(root, grad);
+    r.pass_grad = BasicTensor<T>::full(r.shape, T(1)).node_;
   }
 
-  // 3. Reverse walk.
+  // 3. Reverse walk. `failed_or_done` drops every pass_grad when this function exits, however.
+  struct DropPassGradients {
+    const std::vector<std::shared_ptr<Node>>& nodes;
+    ~DropPassGradients() {
+      for (const std::shared_ptr<Node>& n : nodes) n->pass_grad.reset();
+    }
+  } failed_or_done{order};
+  std::vector<BasicTensor<T>> as_constants;  // inputs seen by a backward, when they differ
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node& node = **it;
     if (!node.op) continue;  // a leaf: its .grad() is the result
-    if (node.grad) {
-      const BasicTensor<T> dy(node.grad);
-      node.backward(dy, std::span(node.inputs));
+    if (node.pass_grad) {
+      const BasicTensor<T> dy(node.pass_grad);
+      run_node_backward(node, dy, as_constants);
       if (anomaly_enabled) {
         for (size_t i = 0; i < node.inputs.size(); ++i) {
           const BasicTensor<T>& in = node.inputs[i];
-          if (in.node().grad && !all_finite(in.grad())) {
+          const std::shared_ptr<Node>& g = in.node().grad_target();
+          if (g && !all_finite(BasicTensor<T>(g))) {
             fail<AnomalyError>(
                 "anomaly: the backward of '{}' produced NaN or Inf in the "
                 "gradient of its input {} of shape {} (output {})",
@@ -159,11 +206,22 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
         }
       }
     }
-    if (!node.retains_grad) node.grad.reset();  // a non-leaf's gradient is not kept
+    if (!node.retains_grad) node.pass_grad.reset();  // kept until the pass has succeeded
     if (!retain_graph) {
       node.inputs.clear();
+      node.input_requires_grad.clear();
       node.backward = nullptr;
       node.graph_freed = true;
+    }
+  }
+  // The pass succeeded: each retained non-leaf adds this pass's gradient to its .grad().
+  for (const std::shared_ptr<Node>& n : order) {
+    if (!n->op || !n->retains_grad || !n->pass_grad) continue;
+    const BasicTensor<T> this_pass(n->pass_grad);
+    if (n->grad) {
+      BasicTensor<T>(n->grad).flat() += this_pass.flat();
+    } else {
+      n->grad = this_pass.clone().node_;  // a copy: the seed may be borrowed
     }
   }
 }

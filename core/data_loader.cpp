@@ -32,13 +32,13 @@ DataLoader::DataLoader(const Dataset& dataset, LoaderOptions options)
 }
 
 int64_t DataLoader::num_samples() const {
-  const int64_t P = options_.num_replicas;
-  return (dataset_.size() + P - 1) / P;
+  const int64_t n = dataset_.size(), P = options_.num_replicas;
+  return n / P + (n % P != 0);  // (n + P - 1) / P could overflow
 }
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = num_samples(), B = options_.batch_size;
-  return options_.drop_last ? n / B : (n + B - 1) / B;
+  return n / B + (!options_.drop_last && n % B != 0);  // (n + B - 1) / B could overflow
 }
 
 std::vector<int64_t> DataLoader::identity_order(int64_t n) {

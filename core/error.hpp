@@ -23,6 +23,14 @@ class GraphError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+// A backward needed values its forward saved, and they were changed since (an optimizer step,
+// load_state_dict, a DataLoader refilling its batch, a write through data()): using them would
+// give a wrong gradient. PyTorch's "modified by an inplace operation".
+class VersionError : public GraphError {
+ public:
+  using GraphError::GraphError;
+};
+
 // Anomaly mode found a NaN or Inf; the message names the first op that produced it.
 class AnomalyError : public std::runtime_error {
  public:

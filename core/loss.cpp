@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
+#include "core/summation.hpp"
 
 namespace mg::nn {
 
@@ -16,18 +18,25 @@ BasicTensor<T> mse_loss(const BasicTensor<T>& pred, const BasicTensor<T>& target
   }
   if (pred.numel() == 0)
     fail<ShapeError>("mse_loss: expected a non-empty input, got shape {}", pred.shape());
-  // L = (1/n) sum_i (p_i - t_i)^2
+  // L = (1/n) sum_i (p_i - t_i)^2, the sum pairwise in double (core/summation.hpp).
   const T n = static_cast<T>(pred.numel());
+  const T* p = pred.data();
+  const T* t = target.data();
+  const double squares = pairwise_sum(0, pred.numel(), [p, t](int64_t i) {
+    const double d = p[i] - t[i];  // the difference rounded to T, as PyTorch's is
+    return d * d;
+  });
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
-  loss.data()[0] = (pred.flat() - target.flat()).square().sum() / n;
-  // dL/dp_i = (2/n)(p_i - t_i),  dL/dt_i = -(2/n)(p_i - t_i)
+  loss.data()[0] = static_cast<T>(squares / static_cast<double>(pred.numel()));
+  // dL/dp_i = (2/n)(p_i - t_i),  dL/dt_i = -(2/n)(p_i - t_i); both read pred and target
   loss.set_grad_fn("mse_loss", {pred, target},
-                   [n](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+                   [n, p_saved = SavedTensor<T>(pred), t_saved = SavedTensor<T>(target)](
+                       const BasicTensor<T>& dL, std::span<const BasicTensor<T>> in) {
                      const T scale = 2 * dL.item() / n;
-                     if (in[0].requires_grad())
-                       in[0].grad_flat() += scale * (in[0].flat() - in[1].flat());
-                     if (in[1].requires_grad())
-                       in[1].grad_flat() -= scale * (in[0].flat() - in[1].flat());
+                     const BasicTensor<T>& p = p_saved.get();
+                     const BasicTensor<T>& t = t_saved.get();
+                     if (in[0].requires_grad()) in[0].grad_flat() += scale * (p.flat() - t.flat());
+                     if (in[1].requires_grad()) in[1].grad_flat() -= scale * (p.flat() - t.flat());
                    });
   return loss;
 }
@@ -65,18 +74,19 @@ BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64
     T* p = softmax.data() + i * K;
     T m = z[0];
     for (int64_t k = 1; k < K; ++k) m = std::max(m, z[k]);
-    T s = 0;
+    double s = 0;  // sum_k e^(z_k - m), in double: K may be large
     for (int64_t k = 0; k < K; ++k) s += (p[k] = std::exp(z[k] - m));
-    const T lse = m + std::log(s);
-    for (int64_t k = 0; k < K; ++k) p[k] /= s;
+    const double lse = m + std::log(s);
+    for (int64_t k = 0; k < K; ++k) p[k] = static_cast<T>(p[k] / s);
     total += lse - z[t[i]];
   }
   BasicTensor<T> loss = BasicTensor<T>::empty(Shape{1});
   loss.data()[0] = static_cast<T>(total / static_cast<double>(N));
-  // dL/dz_ik = (softmax(z_i)_k - [k == t_i]) / N
+  // dL/dz_ik = (softmax(z_i)_k - [k == t_i]) / N. The logits are not read (nothing to check):
+  // softmax is the node's own, and no one else can write it.
   loss.set_grad_fn(
       "cross_entropy", {logits},
-      [softmax, t = std::move(t)](const BasicTensor<T>& dL, std::span<BasicTensor<T>> in) {
+      [softmax, t = std::move(t)](const BasicTensor<T>& dL, std::span<const BasicTensor<T>> in) {
         const int64_t N = softmax.size(0);
         const T scale = dL.item() / static_cast<T>(N);
         typename BasicTensor<T>::MatrixMap dz = in[0].grad_matrix();  // (N, K)

@@ -14,6 +14,7 @@
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "core/safetensors.hpp"
+#include "core/saved_tensor.hpp"
 #include "core/shape.hpp"
 #include "core/tensor.hpp"
 #include "layers/batchnorm1d.hpp"

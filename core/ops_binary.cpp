@@ -3,9 +3,12 @@
 // Legend: a, b are the operands, y the output, dy = dL/dy; "a stretched" means a dim of size 1
 // in a (or a missing leading dim) repeated along y's dim.
 #include <array>
+#include <optional>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg {
 namespace {
@@ -76,20 +79,67 @@ BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const Bas
   return y;
 }
 
+// Which operand values a binary backward reads, as in PyTorch: none (add, sub: the derivatives
+// are constants); the other operand for each gradient (mul: da = dy b, db = dy a); b for a's
+// gradient and both for b's (div: da = dy / b, db = -dy a / b^2).
+enum class Reads { nothing, other_operand, quotient };
+// Where one operand's gradient terms go. An operand of y's shape gets one term per element,
+// added straight into its gradient. A stretched operand gets many per element (N for a (C) bias
+// over (N, C)): they are summed in double and added into the gradient once, in finish(), so the
+// sum stays accurate at any N (core/summation.hpp says why a float total drifts).
+template <typename T>
+class GradSink {
+ public:
+  GradSink(const BasicTensor<T>& operand, int64_t y_numel) : operand_(operand) {
+    if (!operand.requires_grad()) return;
+    if (operand.numel() == y_numel)
+      direct_ = operand.grad_flat().data();
+    else
+      sums_.assign(operand.numel(), 0.0);
+  }
+  void add(int64_t i, T term) {
+    if (direct_)
+      direct_[i] += term;
+    else if (!sums_.empty())
+      sums_[i] += term;
+  }
+  void finish() {
+    if (sums_.empty()) return;
+    T* g = operand_.grad_flat().data();
+    for (std::size_t i = 0; i < sums_.size(); ++i) g[i] += static_cast<T>(sums_[i]);
+  }
+
+ private:
+  const BasicTensor<T>& operand_;
+  T* direct_ = nullptr;
+  std::vector<double> sums_;
+};
+
 // The shared backward: for each element of y, `local(dy, a, b)` returns the pair
 // (dy * dy/da, dy * dy/db); each is added into the operand's gradient at the element it came
 // from, so a stretched operand receives the sum over the dims it was stretched along.
 template <typename T, typename F>
-BackwardFn<T> backward_binary(const char* op, F local) {
-  return [op, local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    BasicTensor<T>& a = in[0];
-    BasicTensor<T>& b = in[1];
+BackwardFn<T> backward_binary(const char* op, Reads reads, const BasicTensor<T>& a,
+                              const BasicTensor<T>& b, F local) {
+  std::optional<SavedTensor<T>> saved_a, saved_b;
+  if (reads != Reads::nothing) {
+    saved_a.emplace(a);
+    saved_b.emplace(b);
+  }
+  return [op, reads, saved_a = std::move(saved_a), saved_b = std::move(saved_b), local](
+             const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+    const BasicTensor<T>& a = in[0];
+    const BasicTensor<T>& b = in[1];
     const Broadcast p = broadcast(op, a.shape(), b.shape());
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-    T* ga = need_a ? a.grad_flat().data() : nullptr;
-    T* gb = need_b ? b.grad_flat().data() : nullptr;
-    const T* pa = a.data();
-    const T* pb = b.data();
+    GradSink<T> ga(a, dy.numel()), gb(b, dy.numel());
+    // The values the needed gradients read come from the saved operands, checked. The loop
+    // reads both operands either way; where it reads the inputs unchecked, only derivatives
+    // that are discarded use those values.
+    const bool read_a = reads != Reads::nothing && need_b;
+    const bool read_b = reads != Reads::nothing && (need_a || (need_b && reads == Reads::quotient));
+    const T* pa = read_a ? saved_a->get().data() : a.data();
+    const T* pb = read_b ? saved_b->get().data() : b.data();
     const T* pdy = dy.data();
     int64_t k = 0;
     for (int64_t i = 0; i < p.dims[0]; ++i)
@@ -98,9 +148,11 @@ BackwardFn<T> backward_binary(const char* op, F local) {
           const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
           const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
           const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
-          if (need_a) ga[ia] += da;
-          if (need_b) gb[ib] += db;
+          ga.add(ia, da);
+          gb.add(ib, db);
         }
+    ga.finish();
+    gb.finish();
   };
 }
 
@@ -111,7 +163,7 @@ BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a + b
   BasicTensor<T> y = forward_binary("add", a, b, [](T a, T b) { return a + b; });
   // dy/da = 1, dy/db = 1
-  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", [](T dy, T, T) {
+  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, dy};
                 }));
   return y;
@@ -122,7 +174,7 @@ BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a - b
   BasicTensor<T> y = forward_binary("sub", a, b, [](T a, T b) { return a - b; });
   // dy/da = 1, dy/db = -1
-  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", [](T dy, T, T) {
+  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, -dy};
                 }));
   return y;
@@ -133,7 +185,8 @@ BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a * b
   BasicTensor<T> y = forward_binary("mul", a, b, [](T a, T b) { return a * b; });
   // dy/da = b, dy/db = a
-  y.set_grad_fn("mul", {a, b}, backward_binary<T>("mul", [](T dy, T a, T b) {
+  y.set_grad_fn("mul", {a, b},
+                backward_binary<T>("mul", Reads::other_operand, a, b, [](T dy, T a, T b) {
                   return std::pair{dy * b, dy * a};
                 }));
   return y;
@@ -144,7 +197,7 @@ BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a / b
   BasicTensor<T> y = forward_binary("div", a, b, [](T a, T b) { return a / b; });
   // dy/da = 1 / b, dy/db = -a / b^2
-  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", [](T dy, T a, T b) {
+  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", Reads::quotient, a, b, [](T dy, T a, T b) {
                   return std::pair{dy / b, -dy * a / (b * b)};
                 }));
   return y;
@@ -156,9 +209,10 @@ BasicTensor<T> add(const BasicTensor<T>& a, double s) {
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() + static_cast<T>(s);
   // dy/da = 1
-  y.set_grad_fn("add_scalar", {a}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    in[0].grad_flat() += dy.flat();
-  });
+  y.set_grad_fn("add_scalar", {a},
+                [](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  in[0].grad_flat() += dy.flat();
+                });
   return y;
 }
 
@@ -168,9 +222,10 @@ BasicTensor<T> mul(const BasicTensor<T>& a, double s) {
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() * static_cast<T>(s);
   // dy/da = s
-  y.set_grad_fn("mul_scalar", {a}, [s](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    in[0].grad_flat() += dy.flat() * static_cast<T>(s);
-  });
+  y.set_grad_fn("mul_scalar", {a},
+                [s](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  in[0].grad_flat() += dy.flat() * static_cast<T>(s);
+                });
   return y;
 }
 

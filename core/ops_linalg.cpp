@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "core/gemm.hpp"
 #include "core/ops.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg {
 
@@ -12,16 +13,23 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
                      b.shape());
   }
   // y = a b                                          a: (N, K), b: (K, M), y: (N, M)
-  BasicTensor<T> y = BasicTensor<T>::empty(Shape{a.size(0), b.size(1)});
+  const int64_t dims[] = {a.size(0), b.size(1)};  // checked: (2^40, 0) x (0, 2^40) overflows
+  BasicTensor<T> y = BasicTensor<T>::empty(Shape::checked("matmul", dims, 2));
   gemm<T>(a.matrix(), false, b.matrix(), false, T(0), y.matrix());
-  // dL/da = dy b^T   (N, M) x (M, K)
-  // dL/db = a^T dy   (K, N) x (N, M)
-  y.set_grad_fn("matmul", {a, b}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-    BasicTensor<T>& a = in[0];
-    BasicTensor<T>& b = in[1];
-    if (a.requires_grad()) gemm<T>(dy.matrix(), false, b.matrix(), true, T(1), a.grad_matrix());
-    if (b.requires_grad()) gemm<T>(a.matrix(), true, dy.matrix(), false, T(1), b.grad_matrix());
-  });
+  // dL/da = dy b^T   (N, M) x (M, K)    reads b
+  // dL/db = a^T dy   (K, N) x (N, M)    reads a
+  y.set_grad_fn("matmul", {a, b},
+                [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
+                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  if (in[0].requires_grad()) {
+                    gemm<T>(dy.matrix(), false, b_saved.get().matrix(), true, T(1),
+                            in[0].grad_matrix());
+                  }
+                  if (in[1].requires_grad()) {
+                    gemm<T>(a_saved.get().matrix(), true, dy.matrix(), false, T(1),
+                            in[1].grad_matrix());
+                  }
+                });
   return y;
 }
 
@@ -67,7 +75,7 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   permute_into(x.data(), x.shape(), dim0, dim1, y.data(), /*accumulate=*/false);
   // The backward swaps the same dims back: dx += transpose(dy).
   y.set_grad_fn("transpose", {x},
-                [dim0, dim1](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                [dim0, dim1](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
                   permute_into(dy.data(), dy.shape(), dim0, dim1, in[0].grad_flat().data(), true);
                 });
   return y;
@@ -75,6 +83,10 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
 
 template <typename T>
 BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
+  // A default Shape has rank 0 (and numel() 1): no tensor has it, so it is not a target either.
+  if (shape.rank() == 0) {
+    fail<ShapeError>("reshape: expected a shape of rank 1 to {}, got rank 0", Shape::kMaxRank);
+  }
   if (shape.numel() != x.numel()) {
     fail<ShapeError>("reshape: expected a shape with {} elements like {}, got {} ({} elements)",
                      x.numel(), x.shape(), shape, shape.numel());
@@ -82,7 +94,7 @@ BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
   // y is a view: the same row-major values read with another shape.
   BasicTensor<T> y = x.alias(shape);
   // dx += dy, read back with x's shape (the element order is unchanged).
-  y.set_grad_fn("reshape", {x}, [](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.set_grad_fn("reshape", {x}, [](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += dy.flat();
   });
   return y;

@@ -5,6 +5,7 @@
 // y[o, i] = sum_k x[o, k, i]  =>  dx[o, k, i] += dy[o, i] (the gradient is copied back along d).
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/summation.hpp"
 
 namespace mg {
 namespace {
@@ -34,22 +35,33 @@ Reduction plan(const char* op, const Shape& s, int dim, bool keepdim) {
   return r;
 }
 
-// y = scale * sum_k x[o, k, i]; dx[o, k, i] += scale * dy[o, i].
+// y = scale * sum_k x[o, k, i]; dx[o, k, i] += scale * dy[o, i]. With mean, scale = 1 / n.
+// The sums are accurate at any size (core/summation.hpp): along a contiguous dim (inner = 1)
+// each y[o] is one pairwise sum; otherwise each (n, inner) slab is summed down its columns.
 template <typename T>
 BasicTensor<T> reduce(const char* op, const BasicTensor<T>& x, int dim, bool keepdim, bool mean) {
   const Reduction r = plan(op, x.shape(), dim, keepdim);
   if (mean && r.n == 0) {
     fail<ShapeError>("mean: expected a non-empty dim {}, got shape {}", dim, x.shape());
   }
-  const T scale = mean ? T(1) / static_cast<T>(r.n) : T(1);
-  BasicTensor<T> y = BasicTensor<T>::zeros(r.out);
-  const T* px = x.data();
+  const double n = static_cast<double>(r.n);
+  BasicTensor<T> y = BasicTensor<T>::empty(r.out);  // (outer, inner)
+  const T* px = x.data();                           // (outer, n, inner)
   T* py = y.data();
-  for (int64_t o = 0; o < r.outer; ++o)
-    for (int64_t k = 0; k < r.n; ++k)
-      for (int64_t i = 0; i < r.inner; ++i) py[o * r.inner + i] += px[(o * r.n + k) * r.inner + i];
-  y.flat() *= scale;
-  y.set_grad_fn(op, {x}, [r, scale](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  for (int64_t o = 0; o < r.outer; ++o) {
+    const T* slab = px + o * r.n * r.inner;  // (n, inner)
+    T* yo = py + o * r.inner;                // (inner)
+    if (r.inner == 1) {
+      const double total = pairwise_sum(slab, r.n);
+      yo[0] = static_cast<T>(mean ? total / n : total);
+    } else {
+      column_sums(slab, r.n, r.inner, [&](int64_t i, double total) {
+        yo[i] = static_cast<T>(mean ? total / n : total);
+      });
+    }
+  }
+  const T scale = mean ? T(1) / static_cast<T>(r.n) : T(1);
+  y.set_grad_fn(op, {x}, [r, scale](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     const T* pdy = dy.data();
     T* dx = in[0].grad_flat().data();
     for (int64_t o = 0; o < r.outer; ++o)
@@ -60,13 +72,14 @@ BasicTensor<T> reduce(const char* op, const BasicTensor<T>& x, int dim, bool kee
   return y;
 }
 
-// y = scale * sum of all elements; dx += scale * dy.
+// y = scale * sum of all elements (one pairwise sum); dx += scale * dy.
 template <typename T>
 BasicTensor<T> reduce_all(const char* op, const BasicTensor<T>& x, bool mean) {
-  const T scale = mean ? T(1) / static_cast<T>(x.numel()) : T(1);
+  const double total = pairwise_sum(x.data(), x.numel());
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{1});
-  y.data()[0] = x.flat().sum() * scale;
-  y.set_grad_fn(op, {x}, [scale](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+  y.data()[0] = static_cast<T>(mean ? total / static_cast<double>(x.numel()) : total);
+  const T scale = mean ? T(1) / static_cast<T>(x.numel()) : T(1);
+  y.set_grad_fn(op, {x}, [scale](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     in[0].grad_flat() += scale * dy.item();
   });
   return y;

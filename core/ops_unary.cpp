@@ -1,11 +1,13 @@
 // Unary elementwise ops and their backwards. Legend: x input, y output, dy = dL/dy.
 //
 // Each backward is dx += dy * dy/dx, with dy/dx written in terms of x or of y, whichever is
-// cheaper: exp, sqrt, tanh and sigmoid reuse the saved output y (a detached alias of the same
-// buffer, so nothing is copied and the graph stays acyclic).
+// cheaper, and that one is what the forward saves (as PyTorch does): exp, sqrt, relu, tanh and
+// sigmoid save the output y (a detached alias of the same buffer, so nothing is copied and the
+// graph stays acyclic), log and pow save x, neg saves nothing.
 #include <cmath>
 
 #include "core/ops.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg {
 namespace {
@@ -17,21 +19,32 @@ BasicTensor<T> forward_unary(const BasicTensor<T>& x, F f) {
   return y;
 }
 
-// The shared backward: dx += local(dy, x, y), elementwise. `y` is the saved output. A fresh
-// gradient is written directly (dx = ...), which saves zero-filling it and reading the zeros.
+// The shared backward: dx += local(dy, v), elementwise, where v is the saved tensor (x or y) the
+// derivative is written in. A fresh gradient is written directly (dx = ...), which saves
+// zero-filling it and reading the zeros.
 template <typename T, typename F>
-BackwardFn<T> backward_unary(const BasicTensor<T>& y, F local) {
-  return [y = y.detach(), local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+BackwardFn<T> backward_unary(SavedTensor<T> saved, F local) {
+  return [saved = std::move(saved), local](const BasicTensor<T>& dy,
+                                           std::span<const BasicTensor<T>> in) {
     const T* pdy = dy.data();
-    const T* px = in[0].data();
-    const T* py = y.data();
+    const T* pv = saved.get().data();
     const typename BasicTensor<T>::GradBuffer dx = in[0].grad_buffer();
     const int64_t n = dy.numel();
     if (dx.accumulate)
-      for (int64_t i = 0; i < n; ++i) dx.data[i] += local(pdy[i], px[i], py[i]);
+      for (int64_t i = 0; i < n; ++i) dx.data[i] += local(pdy[i], pv[i]);
     else
-      for (int64_t i = 0; i < n; ++i) dx.data[i] = local(pdy[i], px[i], py[i]);
+      for (int64_t i = 0; i < n; ++i) dx.data[i] = local(pdy[i], pv[i]);
   };
+}
+
+// For a derivative written in the input x, or in the output y (saved as a detached alias).
+template <typename T, typename F>
+BackwardFn<T> backward_from_input(const BasicTensor<T>& x, F local) {
+  return backward_unary(SavedTensor<T>(x), local);
+}
+template <typename T, typename F>
+BackwardFn<T> backward_from_output(const BasicTensor<T>& y, F local) {
+  return backward_unary(SavedTensor<T>(y.detach()), local);
 }
 
 }  // namespace
@@ -40,8 +53,10 @@ template <typename T>
 BasicTensor<T> neg(const BasicTensor<T>& x) {
   // y = -x
   BasicTensor<T> y = forward_unary(x, [](T x) { return -x; });
-  // dy/dx = -1
-  y.set_grad_fn("neg", {x}, backward_unary(y, [](T dy, T, T) { return -dy; }));
+  // dy/dx = -1: nothing saved
+  y.set_grad_fn("neg", {x}, [](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+    in[0].grad_flat() -= dy.flat();
+  });
   return y;
 }
 
@@ -50,7 +65,7 @@ BasicTensor<T> exp(const BasicTensor<T>& x) {
   // y = e^x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::exp(x); });
   // dy/dx = e^x = y
-  y.set_grad_fn("exp", {x}, backward_unary(y, [](T dy, T, T y) { return dy * y; }));
+  y.set_grad_fn("exp", {x}, backward_from_output(y, [](T dy, T y) { return dy * y; }));
   return y;
 }
 
@@ -59,7 +74,7 @@ BasicTensor<T> log(const BasicTensor<T>& x) {
   // y = ln x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::log(x); });
   // dy/dx = 1 / x
-  y.set_grad_fn("log", {x}, backward_unary(y, [](T dy, T x, T) { return dy / x; }));
+  y.set_grad_fn("log", {x}, backward_from_input(x, [](T dy, T x) { return dy / x; }));
   return y;
 }
 
@@ -68,7 +83,7 @@ BasicTensor<T> sqrt(const BasicTensor<T>& x) {
   // y = x^(1/2)
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::sqrt(x); });
   // dy/dx = 1 / (2 sqrt(x)) = 1 / (2 y)
-  y.set_grad_fn("sqrt", {x}, backward_unary(y, [](T dy, T, T y) { return dy / (2 * y); }));
+  y.set_grad_fn("sqrt", {x}, backward_from_output(y, [](T dy, T y) { return dy / (2 * y); }));
   return y;
 }
 
@@ -79,7 +94,7 @@ BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
   BasicTensor<T> y = forward_unary(x, [p](T x) { return std::pow(x, p); });
   // dy/dx = p x^(p-1)
   y.set_grad_fn("pow", {x},
-                backward_unary(y, [p](T dy, T x, T) { return dy * p * std::pow(x, p - 1); }));
+                backward_from_input(x, [p](T dy, T x) { return dy * p * std::pow(x, p - 1); }));
   return y;
 }
 
@@ -87,8 +102,9 @@ template <typename T>
 BasicTensor<T> relu(const BasicTensor<T>& x) {
   // y = max(x, 0)
   BasicTensor<T> y = forward_unary(x, [](T x) { return x > 0 ? x : T(0); });
-  // dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)
-  y.set_grad_fn("relu", {x}, backward_unary(y, [](T dy, T x, T) { return x > 0 ? dy : T(0); }));
+  // dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch); x > 0 exactly where y > 0
+  y.set_grad_fn("relu", {x},
+                backward_from_output(y, [](T dy, T y) { return y > 0 ? dy : T(0); }));
   return y;
 }
 
@@ -97,7 +113,7 @@ BasicTensor<T> tanh(const BasicTensor<T>& x) {
   // y = tanh x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::tanh(x); });
   // dy/dx = 1 - tanh^2 x = 1 - y^2
-  y.set_grad_fn("tanh", {x}, backward_unary(y, [](T dy, T, T y) { return dy * (1 - y * y); }));
+  y.set_grad_fn("tanh", {x}, backward_from_output(y, [](T dy, T y) { return dy * (1 - y * y); }));
   return y;
 }
 
@@ -110,7 +126,7 @@ BasicTensor<T> sigmoid(const BasicTensor<T>& x) {
     return e / (1 + e);
   });
   // dy/dx = y (1 - y)
-  y.set_grad_fn("sigmoid", {x}, backward_unary(y, [](T dy, T, T y) { return dy * y * (1 - y); }));
+  y.set_grad_fn("sigmoid", {x}, backward_from_output(y, [](T dy, T y) { return dy * y * (1 - y); }));
   return y;
 }
 

@@ -1,7 +1,11 @@
 #include "core/random.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
+
+#include "core/error.hpp"
 
 namespace mg {
 namespace {
@@ -59,6 +63,7 @@ double Generator::normal() {
 }
 
 uint64_t Generator::below(uint64_t n) {
+  if (n == 0) fail<std::invalid_argument>("Generator::below: expected n > 0, got 0");
   // Rejection sampling: drop the top partial range so every residue is equally likely.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t x;
@@ -68,18 +73,27 @@ uint64_t Generator::below(uint64_t n) {
 }
 
 std::vector<int64_t> Generator::permutation(int64_t n) {
+  if (n < 0) fail<std::invalid_argument>("Generator::permutation: expected n >= 0, got {}", n);
   std::vector<int64_t> p(n);
   for (int64_t i = 0; i < n; ++i) p[i] = i;
   for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[below(i + 1)]);
   return p;
 }
 
+namespace {
+// The seed a thread's default generator starts from: the last manual_seed, 0 before any.
+std::atomic<uint64_t> default_seed{0};
+}  // namespace
+
 Generator& default_generator() {
-  static Generator g(0);
-  return g;
+  // One per thread, made on the thread's first call: threads never share it, so they cannot
+  // race on it, and each thread's stream depends only on what that thread draws.
+  thread_local Generator generator(default_seed.load());
+  return generator;
 }
 
 void manual_seed(uint64_t seed) {
+  default_seed.store(seed);
   default_generator() = Generator(seed);
 }
 

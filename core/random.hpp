@@ -20,9 +20,9 @@ class Generator {
   // Standard normal by the Box-Muller transform (the second value of each pair is kept).
   double normal();
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
-  // Uniform integer in [0, n), without modulo bias.
+  // Uniform integer in [0, n), without modulo bias; n must be > 0.
   uint64_t below(uint64_t n);
-  // A random permutation of 0..n-1 (Fisher-Yates).
+  // A random permutation of 0..n-1 (Fisher-Yates); n must be >= 0.
   std::vector<int64_t> permutation(int64_t n);
 
  private:
@@ -31,9 +31,15 @@ class Generator {
   double spare_ = 0.0;
 };
 
-// The generator layers draw their initial weights from when none is given.
+// The generator layers draw their initial weights from when none is given: the calling
+// thread's own (thread_local), so threads may use it at once and a thread's numbers do not
+// depend on what other threads draw. A thread's generator is seeded, on the thread's first call,
+// with the seed of the last manual_seed (0 before any). A Generator& taken from it belongs to
+// that thread: pass it to another thread and the two race, as with any shared Generator.
 Generator& default_generator();
-// Reseeds default_generator(): `mg::manual_seed(0)` makes initialisation reproducible.
+// Reseeds the calling thread's default_generator() and sets the seed that threads calling
+// default_generator() for the first time start from: `mg::manual_seed(0)` at the top of main(),
+// before any thread starts, makes initialisation reproducible in every thread.
 void manual_seed(uint64_t seed);
 
 }  // namespace mg

@@ -85,8 +85,11 @@ std::vector<std::byte> serialize(const File& file);
 // Reads a safetensors file from memory, checking everything first; throws CheckpointError.
 File parse(std::span<const std::byte> bytes);
 
-// Writes atomically: a temporary file beside `path` is written, flushed, fsynced and then
-// renamed over `path`, so a crash leaves either the old checkpoint or the new one, whole.
+// Writes atomically: the temporary file `path` + ".tmp" is written, fsynced and then renamed
+// over `path`, so a crash leaves either the old checkpoint or the new one, whole. Saves to one
+// path from several threads or processes take turns (each holds an flock on the temporary
+// file until its rename), so the file is always exactly one of them; a temporary file left by
+// a killed save is taken over by the next save to the same path.
 void write_file(const std::string& path, const File& file);
 
 // Reads and parses the whole file at `path`.

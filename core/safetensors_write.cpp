@@ -2,6 +2,8 @@
 // crash at any moment leaves either the previous checkpoint or the new one, never a mix.
 // The format is described in core/safetensors.hpp.
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,23 +60,51 @@ void put_u64_le(uint64_t value, std::byte* out) {
   for (int i = 0; i < 8; ++i) out[i] = std::byte((value >> (8 * i)) & 0xFF);
 }
 
-// The temporary file of one write_file call. Unless commit() was reached, the destructor
-// closes and removes it, so every failure path leaves the folder as it was.
+// The temporary file of write_file: `path` + ".tmp", beside the checkpoint so that the rename
+// stays within one file system. Saves to one path take turns, whether they run in threads of
+// one process or in several processes: each holds an exclusive flock(2) on the temporary file
+// from opening it until it has renamed it over the checkpoint, so two saves never write into
+// the same file, and the checkpoint is always exactly one of the saved files. A save that was
+// killed leaves the file behind, unlocked (a dead process's locks go with it): the next save
+// to the same path takes it over and truncates it. If commit() was not reached, the destructor
+// removes the file, still holding the lock, then closes it.
 class TempFile {
  public:
   explicit TempFile(std::string path) : path_(std::move(path)) {}
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (created_ && !committed_) ::unlink(path_.c_str());
+    if (locked_ && !committed_) ::unlink(path_.c_str());
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
   }
 
   const std::string& path() const { return path_; }
-  bool open() {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    created_ = fd_ >= 0;
-    return created_;
+  // Opens, locks (waiting for a save that holds the lock) and empties the file. On an OS error
+  // returns false with errno set and `step` naming the call that failed.
+  bool open(const char*& step) {
+    for (;;) {
+      step = "open";
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) return false;
+      step = "flock";
+      int locked;
+      while ((locked = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+      }
+      if (locked != 0) return false;
+      // While this save waited, the one holding the lock may have renamed the file to the
+      // checkpoint, or removed it: go on only if the name still leads to the file now locked.
+      struct stat ours {}, named {};
+      step = "stat";
+      if (::fstat(fd_, &ours) != 0) return false;
+      if (::stat(path_.c_str(), &named) == 0 && named.st_dev == ours.st_dev &&
+          named.st_ino == ours.st_ino) {
+        locked_ = true;
+        step = "ftruncate";
+        return ::ftruncate(fd_, 0) == 0;
+      }
+      ::close(fd_);  // try again with the file now at that name, or a new one
+      fd_ = -1;
+    }
   }
   // Writes all of `bytes`, resuming after partial writes and signals.
   bool write(std::span<const std::byte> bytes) {
@@ -86,19 +116,18 @@ class TempFile {
     }
     return true;
   }
-  // fsync, then close: close can report a deferred write error (NFS), so it is checked too.
-  bool sync_and_close() {
-    const bool synced = ::fsync(fd_) == 0;
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0 && synced;
+  // fsync reports any error of the writes, deferred ones (NFS) included.
+  bool sync() { return ::fsync(fd_) == 0; }
+  // Renames the file over `target`, still locked; the destructor's close then releases it.
+  bool commit(const std::string& target) {
+    committed_ = ::rename(path_.c_str(), target.c_str()) == 0;
+    return committed_;
   }
-  void commit() { committed_ = true; }
 
  private:
   std::string path_;
   int fd_ = -1;
-  bool created_ = false;
+  bool locked_ = false;  // this save owns the file at path_
   bool committed_ = false;
 };
 
@@ -167,21 +196,21 @@ std::vector<std::byte> serialize(const File& file) {
 void write_file(const std::string& path, const File& file) {
   using testing::FailPoint;
   const std::vector<std::byte> bytes = serialize(file);  // a bad entry throws before any I/O
-  TempFile temp(path + ".tmp." + std::to_string(::getpid()));
+  TempFile temp(path + ".tmp");
+  const char* step = "";
   auto os_fail = [&](const char* what) {
     fail<CheckpointError>("safetensors: cannot write '{}': {} '{}' failed: {}", path, what,
                           temp.path(), std::strerror(errno));
   };
-  if (!temp.open()) os_fail("open");
+  if (!temp.open(step)) os_fail(step);
   maybe_fail(FailPoint::AfterOpen, path, "after opening the temporary file");
   const std::span<const std::byte> all(bytes);
   if (!temp.write(all.first(all.size() / 2))) os_fail("write");
   maybe_fail(FailPoint::HalfWritten, path, "with the temporary file half written");
   if (!temp.write(all.subspan(all.size() / 2))) os_fail("write");
-  if (!temp.sync_and_close()) os_fail("fsync/close");
+  if (!temp.sync()) os_fail("fsync");
   maybe_fail(FailPoint::BeforeRename, path, "before renaming the temporary file");
-  if (::rename(temp.path().c_str(), path.c_str()) != 0) os_fail("rename");
-  temp.commit();
+  if (!temp.commit(path)) os_fail("rename");
   sync_folder(path);
 }
 

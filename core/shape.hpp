@@ -31,7 +31,9 @@ class Shape {
   // "(8, 3)"; a rank-1 shape prints as "(8)".
   std::string str() const;
 
-  // Builds a shape from a runtime list, checking rank and sizes; `op` names the caller in errors.
+  // Builds a shape from a runtime list, checking the rank, the sizes (>= 0) and that the element
+  // count fits int64_t; `op` names the caller in errors. Every Shape but the default one (rank 0,
+  // "no shape", which no tensor has) is made here.
   static Shape checked(const char* op, const int64_t* dims, int rank);
 
  private:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
@@ -38,8 +39,16 @@ Node<T>::~Node() {
   }
 }
 
+// The buffer's byte count, numel * sizeof(T), must fit std::ptrdiff_t (as PyTorch's storage size
+// must fit int64_t): a larger count would wrap around and allocate a block too small for it.
 template <typename T>
 std::shared_ptr<Node<T>> make_node(const Shape& shape) {
+  constexpr int64_t kMaxElements = PTRDIFF_MAX / static_cast<int64_t>(sizeof(T));
+  if (shape.numel() > kMaxElements) {
+    fail<ShapeError>(
+        "Tensor: expected at most {} elements of {} bytes (2^63 - 1 bytes), got shape {}",
+        kMaxElements, sizeof(T), shape);
+  }
   auto node = std::make_shared<Node<T>>();
   node->shape = shape;
   node->data = std::make_shared<Buffer<T>>(shape.numel());
@@ -65,7 +74,7 @@ BasicTensor<T> BasicTensor<T>::empty(const Shape& shape) {
 template <typename T>
 BasicTensor<T> BasicTensor<T>::full(const Shape& shape, T value, bool requires_grad) {
   BasicTensor t = empty(shape);
-  t.flat().setConstant(value);
+  std::fill_n(t.node_->data->ptr, t.numel(), value);  // a new tensor starts at version 0
   t.node_->requires_grad = requires_grad;
   return t;
 }
@@ -83,7 +92,7 @@ BasicTensor<T> BasicTensor<T>::from_vector(const std::vector<T>& values, const S
                      shape, values.size());
   }
   BasicTensor t = empty(shape);
-  std::copy(values.begin(), values.end(), t.data());
+  std::copy(values.begin(), values.end(), t.node_->data->ptr);
   t.node_->requires_grad = requires_grad;
   return t;
 }
@@ -91,7 +100,7 @@ BasicTensor<T> BasicTensor<T>::from_vector(const std::vector<T>& values, const S
 template <typename T>
 BasicTensor<T> BasicTensor<T>::randn(const Shape& shape, Generator& gen, bool requires_grad) {
   BasicTensor t = empty(shape);
-  for (T& v : std::span(t.data(), t.numel())) v = static_cast<T>(gen.normal());
+  for (T& v : std::span(t.node_->data->ptr, t.numel())) v = static_cast<T>(gen.normal());
   t.node_->requires_grad = requires_grad;
   return t;
 }
@@ -100,7 +109,7 @@ template <typename T>
 BasicTensor<T> BasicTensor<T>::uniform(const Shape& shape, T lo, T hi, Generator& gen,
                                        bool requires_grad) {
   BasicTensor t = empty(shape);
-  for (T& v : std::span(t.data(), t.numel())) v = static_cast<T>(gen.uniform(lo, hi));
+  for (T& v : std::span(t.node_->data->ptr, t.numel())) v = static_cast<T>(gen.uniform(lo, hi));
   t.node_->requires_grad = requires_grad;
   return t;
 }
@@ -114,7 +123,9 @@ const Shape& BasicTensor<T>::shape() const {
 
 template <typename T>
 T* BasicTensor<T>::data() {
-  return node().data->ptr;
+  detail::Buffer<T>& values = *node().data;
+  ++values.version;  // the caller may write through the pointer
+  return values.ptr;
 }
 
 template <typename T>
@@ -131,6 +142,11 @@ std::pair<int64_t, int64_t> matrix_dims(const Shape& s) {
   return {s[0], cols};
 }
 }  // namespace
+
+template <typename T>
+uint64_t BasicTensor<T>::version() const {
+  return node().data->version;
+}
 
 template <typename T>
 typename BasicTensor<T>::MatrixMap BasicTensor<T>::matrix() {
@@ -192,7 +208,7 @@ T BasicTensor<T>::at(int64_t i, int64_t j, int64_t k) const {
 template <typename T>
 BasicTensor<T> BasicTensor<T>::clone() const {
   BasicTensor t = empty(shape());
-  t.flat() = flat();
+  std::copy_n(data(), numel(), t.node_->data->ptr);
   return t;
 }
 
@@ -280,36 +296,44 @@ void BasicTensor<T>::set_grad_fn(const char* op, std::vector<BasicTensor> inputs
   detail::Node<T>& n = node();
   n.op = op;
   n.requires_grad = true;
+  n.input_requires_grad.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) n.input_requires_grad[i] = inputs[i].requires_grad();
   n.inputs = std::move(inputs);
   n.backward = std::move(backward);
 }
 
+// The gradient a backward adds into: a leaf's .grad(), or a non-leaf's gradient for the running
+// pass (core/autograd.cpp). Adding into it is a write, so its version moves too.
 template <typename T>
-detail::Node<T>& BasicTensor<T>::grad_node() {
-  detail::Node<T>& n = node();
-  if (!n.grad) {
-    n.grad = detail::make_node<T>(n.shape);
-    std::fill_n(n.grad->data->ptr, n.shape.numel(), T(0));
+detail::Node<T>& BasicTensor<T>::grad_node() const {
+  std::shared_ptr<detail::Node<T>>& g = node().grad_target();
+  if (!g) {
+    g = detail::make_node<T>(node().shape);
+    std::fill_n(g->data->ptr, g->shape.numel(), T(0));
   }
-  return *n.grad;
+  ++g->data->version;
+  return *g;
 }
 
 template <typename T>
-typename BasicTensor<T>::ArrayMap BasicTensor<T>::grad_flat() {
+typename BasicTensor<T>::ArrayMap BasicTensor<T>::grad_flat() const {
   detail::Node<T>& g = grad_node();
   return ArrayMap(g.data->ptr, g.shape.numel());
 }
 
 template <typename T>
-typename BasicTensor<T>::GradBuffer BasicTensor<T>::grad_buffer() {
-  detail::Node<T>& n = node();
-  if (n.grad) return {n.grad->data->ptr, true};
-  n.grad = detail::make_node<T>(n.shape);
-  return {n.grad->data->ptr, false};
+typename BasicTensor<T>::GradBuffer BasicTensor<T>::grad_buffer() const {
+  std::shared_ptr<detail::Node<T>>& g = node().grad_target();
+  if (g) {
+    ++g->data->version;
+    return {g->data->ptr, true};
+  }
+  g = detail::make_node<T>(node().shape);
+  return {g->data->ptr, false};
 }
 
 template <typename T>
-typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() {
+typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() const {
   detail::Node<T>& g = grad_node();
   auto [rows, cols] = matrix_dims(g.shape);
   return MatrixMap(g.data->ptr, rows, cols);

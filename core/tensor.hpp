@@ -26,10 +26,14 @@ template <typename T>
 class BasicTensor;
 
 // The backward of one op: reads dy (the gradient of the loss with respect to the op's output)
-// and *adds* each input's gradient into that input (`in[0].grad_flat() += ...`). It must not
-// capture the op's output tensor (that would be a cycle); it may capture a detach()ed alias.
+// and *adds* each input's gradient into that input (`in[0].grad_flat() += ...`). The inputs are
+// const: a backward writes gradients, never values. The values it needs from the forward it
+// reads from SavedTensors it captured (core/saved_tensor.hpp), which check that nothing changed
+// them since. It must not capture the op's output tensor (that would be a cycle); it may
+// capture a detach()ed alias.
 template <typename T>
-using BackwardFn = std::function<void(const BasicTensor<T>& dy, std::span<BasicTensor<T>> in)>;
+using BackwardFn =
+    std::function<void(const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in)>;
 
 namespace detail {
 
@@ -42,19 +46,34 @@ struct Buffer {
   Buffer& operator=(const Buffer&) = delete;
   T* ptr;
   int64_t size;
+  // Counts the writes to these values: every non-const data()/flat()/matrix() adds one (so do
+  // the optimizers, load_state_dict, reset_*, BatchNorm's running statistics and the DataLoader,
+  // which all write through them). One counter per buffer, so views and detach()ed aliases share
+  // it. A SavedTensor compares it with the count it saw at the forward.
+  uint64_t version = 0;
 };
 
 template <typename T>
 struct Node {
   Shape shape;
   std::shared_ptr<Buffer<T>> data;
-  std::shared_ptr<Node> grad;  // null until a gradient arrives
+  // .grad(): a leaf's gradient, accumulated over backward calls, or a retained non-leaf's (the
+  // sum over the passes that reached it). Null until a gradient arrives.
+  std::shared_ptr<Node> grad;
+  // A non-leaf's gradient within the running backward pass only: what its consumers sent back
+  // in this pass, and what its backward passes on. Null outside a pass.
+  std::shared_ptr<Node> pass_grad;
   bool requires_grad = false;
   bool retains_grad = false;  // keep .grad() on a non-leaf after backward
   const char* op = nullptr;   // the op that made this tensor; null for a leaf
   std::vector<BasicTensor<T>> inputs;
+  // input_requires_grad[i]: inputs[i] required grad when the op ran. An input that did not gets
+  // no gradient from this op, even if set_requires_grad(true) is called on it later.
+  std::vector<bool> input_requires_grad;
   BackwardFn<T> backward;
   bool graph_freed = false;  // backward ran without retain_graph; inputs/backward released
+  // Where a backward adds this tensor's gradient: a leaf's .grad(), a non-leaf's pass_grad.
+  std::shared_ptr<Node>& grad_target() { return op ? pass_grad : grad; }
   ~Node();
 };
 
@@ -89,6 +108,10 @@ class BasicTensor {
   int rank() const { return shape().rank(); }
   int64_t size(int dim) const { return shape()[dim]; }
   int64_t numel() const { return shape().numel(); }
+  // The non-const accessors are the way to write values, so each call counts as a write: it adds
+  // one to the version of the values (see version()). To only read, use a const tensor
+  // (std::as_const(t).flat()), to_vector(), at() or item(), which leave the version alone. A
+  // pointer from data() should be taken right before the write, not kept across a forward.
   T* data();
   const T* data() const;
   ArrayMap flat() { return ArrayMap(data(), numel()); }
@@ -96,6 +119,10 @@ class BasicTensor {
   // The values as a row-major matrix: (N, C) as is, (N, C, L) as (N, C*L), (n) as (1, n).
   MatrixMap matrix();
   ConstMatrixMap matrix() const;
+  // How many times the values have been written through a non-const accessor (shared by every
+  // view of the same values). A backward that finds a saved tensor at another version than at
+  // its forward throws VersionError instead of using the changed values.
+  uint64_t version() const;
   std::vector<T> to_vector() const;
   T item() const;  // the single value of a one-element tensor
   T at(int64_t i) const;
@@ -127,9 +154,10 @@ class BasicTensor {
   // output's values are computed: in anomaly mode it checks them for NaN/Inf. Records nothing
   // under NoGradGuard or when no input requires grad.
   void set_grad_fn(const char* op, std::vector<BasicTensor> inputs, BackwardFn<T> backward);
-  // The gradient buffer, created as zeros on first use, to accumulate into in a backward.
-  ArrayMap grad_flat();
-  MatrixMap grad_matrix();
+  // The gradient buffer, created as zeros on first use, to accumulate into in a backward. These
+  // are const (a backward's inputs are): they write the gradient, never the tensor's values.
+  ArrayMap grad_flat() const;
+  MatrixMap grad_matrix() const;
   // For a kernel that writes every element of the gradient in one pass: the buffer, and whether
   // to add into it (it holds earlier contributions) or assign (it was just created and is
   // uninitialised). Saves grad_flat()'s zero-fill, and the read of those zeros, on a fresh one.
@@ -137,12 +165,12 @@ class BasicTensor {
     T* data;
     bool accumulate;
   };
-  GradBuffer grad_buffer();
+  GradBuffer grad_buffer() const;
 
  private:
   explicit BasicTensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
   detail::Node<T>& node() const;
-  detail::Node<T>& grad_node();
+  detail::Node<T>& grad_node() const;
 
   std::shared_ptr<detail::Node<T>> node_;
 

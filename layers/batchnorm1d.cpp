@@ -12,10 +12,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
 #include "layers/batchnorm1d_fast.hpp"
 
 namespace mg::nn {
@@ -158,9 +161,12 @@ Loops<T> choose_loops(Layout s) {
 }
 
 // What the backward needs, saved by the forward and read by name. x_hat is not saved (see
-// backward_plain); x is the node's first input.
+// backward_plain). x and gamma are SavedTensors: reading them checks that nothing wrote them
+// since the forward (beta is not read; mean and inv_std are the node's own copies).
 template <typename T>
 struct Saved {
+  SavedTensor<T> x;                     // (N, C, L)
+  std::optional<SavedTensor<T>> gamma;  // (C), when affine
   std::vector<double> mean;     // (C) batch mean, or running_mean in eval
   std::vector<double> inv_std;  // (C) s = 1 / sqrt(var + eps), var biased batch or running_var
   Layout s;
@@ -171,7 +177,7 @@ struct Saved {
 
 template <typename T>
 void batch_norm_backward(const Saved<T>& saved, const BasicTensor<T>& dy,
-                         std::span<BasicTensor<T>> in);
+                         std::span<const BasicTensor<T>> in);
 
 }  // namespace
 
@@ -187,12 +193,14 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const Layout s{x.size(0), x.size(1), x.rank() == 3 ? x.size(2) : 1};
 
   const bool affine = options_.affine;
-  const T* gamma = affine ? weight.data() : nullptr;  // (C), or none: gamma = 1, beta = 0
-  const T* beta = affine ? bias.data() : nullptr;     // (C)
+  // Read through const references: a non-const access counts as a write.
+  const T* gamma = affine ? std::as_const(weight).data() : nullptr;  // (C), or none: 1, 0
+  const T* beta = affine ? std::as_const(bias).data() : nullptr;     // (C)
   const std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
-  Saved<T> saved{std::vector<double>(s.C), std::vector<double>(s.C), s, batch_stats, affine,
-                 choose_loops<T>(s)};
+  Saved<T> saved{SavedTensor<T>(x), std::nullopt, std::vector<double>(s.C),
+                 std::vector<double>(s.C), s, batch_stats, affine, choose_loops<T>(s)};
+  if (affine) saved.gamma.emplace(weight);
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   if (batch_stats) {
     std::vector<double> var(s.C);  // (C) biased: it normalises this batch
@@ -205,14 +213,15 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     }
   } else {
     for (int64_t c = 0; c < s.C; ++c) {
-      saved.mean[c] = running_mean.data()[c];
-      saved.inv_std[c] = inverse_std(running_var.data()[c], options_.eps);
+      saved.mean[c] = std::as_const(running_mean).data()[c];
+      saved.inv_std[c] = inverse_std(std::as_const(running_var).data()[c], options_.eps);
     }
     saved.loops.forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
                              y.data());
   }
   y.set_grad_fn("batch_norm", inputs,
-                [saved = std::move(saved)](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+                [saved = std::move(saved)](const BasicTensor<T>& dy,
+                                           std::span<const BasicTensor<T>> in) {
                   batch_norm_backward(saved, dy, in);
                 });
   return y;
@@ -225,16 +234,16 @@ namespace {
 // added into the buffer, or written into a fresh one that grad_buffer() says holds nothing.
 template <typename T>
 void batch_norm_backward(const Saved<T>& saved, const BasicTensor<T>& dy,
-                         std::span<BasicTensor<T>> in) {
-  BasicTensor<T>& x = in[0];
+                         std::span<const BasicTensor<T>> in) {
+  const BasicTensor<T>& x = in[0];
   const int64_t C = saved.s.C;
   std::vector<double> sums(2 * C);  // (2, C): sum(dy) = dbeta, sum(dy * x_hat) = dgamma
   double* sum_dy = sums.data();
   double* sum_dy_x_hat = sums.data() + C;
   typename BasicTensor<T>::GradBuffer dx{nullptr, false};  // (N, C, L), or none
   if (x.requires_grad()) dx = x.grad_buffer();
-  const T* gamma = saved.affine ? in[1].data() : nullptr;
-  saved.loops.backward(x.data(), dy.data(), saved.s, gamma,
+  const T* gamma = saved.affine ? saved.gamma->get().data() : nullptr;
+  saved.loops.backward(saved.x.get().data(), dy.data(), saved.s, gamma,
                        {saved.mean.data(), saved.inv_std.data(), saved.batch_stats, dx.accumulate},
                        sum_dy, sum_dy_x_hat, dx.data);
   if (saved.affine && in[1].requires_grad()) {  // dgamma = sum(dy * x_hat)

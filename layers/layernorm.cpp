@@ -5,12 +5,15 @@
 #include "layers/layernorm.hpp"
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
 
 namespace mg::nn {
 
@@ -39,21 +42,26 @@ BasicTensor<T> BasicLayerNorm<T>::forward(const BasicTensor<T>& x) {
   }
   const int64_t R = x.numel() / C;
 
-  // What the backward needs, per row, in double. x_hat = (x - mean) * inv_std is not saved: it
-  // is as large as x, and the backward can recompute it from x (a node input) for one
-  // multiply-add per element.
+  // What the backward needs: x and gamma as this forward saw them (a SavedTensor checks, when
+  // the backward reads it, that nothing wrote it since), and per row, in double, the
+  // statistics. x_hat = (x - mean) * inv_std is not saved: it is as large as x, and the
+  // backward can recompute it from x for one multiply-add per element.
+  const bool affine = options_.elementwise_affine;
   struct Saved {
-    std::vector<double> mean;     // (R)
-    std::vector<double> inv_std;  // (R) 1 / sqrt(var + eps)
+    SavedTensor<T> x;                     // (R, C)
+    std::optional<SavedTensor<T>> gamma;  // (C), when affine
+    std::vector<double> mean;             // (R)
+    std::vector<double> inv_std;          // (R) 1 / sqrt(var + eps)
   };
-  Saved saved{std::vector<double>(R), std::vector<double>(R)};
+  Saved saved{SavedTensor<T>(x), std::nullopt, std::vector<double>(R), std::vector<double>(R)};
+  if (affine) saved.gamma.emplace(weight);
 
   // mean = sum(x) / C;  var = sum((x - mean)^2) / C  (biased, as in PyTorch). Two passes over
   // the row, accumulated in double: never E[x^2] - E[x]^2, which cancels when |mean| >> std.
-  // y = x_hat * gamma + beta.
-  const bool affine = options_.elementwise_affine;
-  const T* gamma = affine ? weight.data() : nullptr;  // (C)
-  const T* beta = affine ? bias.data() : nullptr;     // (C)
+  // y = x_hat * gamma + beta. The parameters are read through const references: a non-const
+  // access counts as a write.
+  const T* gamma = affine ? std::as_const(weight).data() : nullptr;  // (C)
+  const T* beta = affine ? std::as_const(bias).data() : nullptr;     // (C)
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());
   for (int64_t r = 0; r < R; ++r) {
     const T* xr = x.data() + r * C;  // (C)
@@ -88,11 +96,11 @@ BasicTensor<T> BasicLayerNorm<T>::forward(const BasicTensor<T>& x) {
   if (affine) inputs = {x, weight, bias};
   y.set_grad_fn(
       "layer_norm", std::move(inputs),
-      [saved = std::move(saved), R, C, affine](const BasicTensor<T>& dy,
-                                               std::span<BasicTensor<T>> in) {
-        const T* px = in[0].data();                                          // (R, C)
+      [saved = std::move(saved), affine, R, C](const BasicTensor<T>& dy,
+                                                std::span<const BasicTensor<T>> in) {
+        const T* px = saved.x.get().data();                                  // (R, C)
         const T* pdy = dy.data();                                            // (R, C)
-        const T* gamma = affine ? in[1].data() : nullptr;                    // (C)
+        const T* gamma = affine ? saved.gamma->get().data() : nullptr;       // (C)
         T* dx = in[0].requires_grad() ? in[0].grad_flat().data() : nullptr;  // (R, C)
         std::vector<double> dgamma(C, 0.0), dbeta(C, 0.0);  // (C) each, summed over rows
         std::vector<double> g(C), x_hat(C);                 // (C) each, one row at a time

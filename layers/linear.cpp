@@ -10,6 +10,8 @@
 
 #include "core/error.hpp"
 #include "core/gemm.hpp"
+#include "core/saved_tensor.hpp"
+#include "core/summation.hpp"
 
 namespace mg::nn {
 
@@ -33,7 +35,7 @@ void BasicLinear<T>::reset_parameters(Generator& gen) {
   // PyTorch: kaiming_uniform_(weight, a = sqrt(5)) has bound gain * sqrt(3 / I) with
   // gain = sqrt(2 / (1 + a^2)) = sqrt(1 / 3), so the bound is 1 / sqrt(I); the bias uses the same.
   const double bound = 1.0 / std::sqrt(static_cast<double>(in_features_));
-  for (T& w : std::span(weight.data(), weight.numel()))
+  for (T& w : std::span(weight.data(), weight.numel()))  // a write: the version moves
     w = static_cast<T>(gen.uniform(-bound, bound));
   if (bias.defined()) {
     for (T& b : std::span(bias.data(), bias.numel()))
@@ -52,37 +54,45 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
   // y = x W^T + b                        x: (N, I), W: (O, I), b: (O), y: (N, O)
   // The bias is written into every row of y first, and the GEMM then accumulates x W^T onto it
   // (C = A B^T + 1 C), so y is produced in one pass of the product with no temporary.
+  // The parameters are read through const references: a non-const access counts as a write.
+  const BasicTensor<T>& w = weight;  // (O, I)
+  const BasicTensor<T>& b = bias;    // (O)
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{x.size(0), out_features_});
-  if (bias.defined()) {
-    y.matrix().rowwise() = bias.matrix().row(0);
+  if (b.defined()) {
+    y.matrix().rowwise() = b.matrix().row(0);
   } else {
     y.matrix().setZero();
   }
-  gemm<T>(x.matrix(), false, weight.matrix(), /*transpose_b=*/true, T(1), y.matrix());
+  gemm<T>(x.matrix(), false, w.matrix(), /*transpose_b=*/true, T(1), y.matrix());
 
   // Backward of y = x W^T + b, with dy = dL/dy: (N, O)
-  //   dL/dx = dy W          (N, O) x (O, I) -> (N, I)
-  //   dL/dW = dy^T x        (O, N) x (N, I) -> (O, I)
-  //   dL/db = sum_n dy[n]   (O)
-  // Nothing is cached: x, W and b are the node's inputs, and the backward reads them there.
-  const bool has_bias = bias.defined();  // the node's inputs are {x, W, b}, or {x, W}
+  //   dL/dx = dy W          (N, O) x (O, I) -> (N, I)     reads W
+  //   dL/dW = dy^T x        (O, N) x (N, I) -> (O, I)     reads x
+  //   dL/db = sum_n dy[n]   (O)                           reads neither
+  // Nothing is copied: x and W are saved as they are (SavedTensor checks, when the backward
+  // reads them, that nothing wrote them since), and b is not saved at all.
   std::vector<BasicTensor<T>> inputs{x, weight};
-  if (has_bias) inputs.push_back(bias);
+  if (bias.defined()) inputs.push_back(bias);
+  const bool has_bias = bias.defined();
   y.set_grad_fn("linear", std::move(inputs),
-                [has_bias](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
-                  BasicTensor<T>& x = in[0];
-                  BasicTensor<T>& w = in[1];
+                [x_saved = SavedTensor<T>(x), w_saved = SavedTensor<T>(weight), has_bias](
+                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  const BasicTensor<T>& x = in[0];
+                  const BasicTensor<T>& w = in[1];
                   if (x.requires_grad()) {  // a fresh gradient is written, not zeroed then added
                     const typename BasicTensor<T>::GradBuffer dx = x.grad_buffer();
                     typename BasicTensor<T>::MatrixMap dxm(dx.data, x.size(0), x.size(1));
-                    gemm<T>(dy.matrix(), false, w.matrix(), false, T(dx.accumulate ? 1 : 0), dxm);
+                    gemm<T>(dy.matrix(), false, w_saved.get().matrix(), false,
+                            T(dx.accumulate ? 1 : 0), dxm);
                   }
                   if (w.requires_grad()) {  // dW += dy^T x
-                    gemm<T>(dy.matrix(), /*transpose_a=*/true, x.matrix(), false, T(1),
+                    gemm<T>(dy.matrix(), /*transpose_a=*/true, x_saved.get().matrix(), false, T(1),
                             w.grad_matrix());
                   }
-                  if (has_bias && in[2].requires_grad()) {
-                    in[2].grad_matrix() += dy.matrix().colwise().sum();
+                  if (has_bias && in[2].requires_grad()) {  // summed over N in double
+                    T* db = in[2].grad_flat().data();
+                    column_sums(dy.data(), dy.size(0), dy.size(1),
+                                [db](int64_t o, double total) { db[o] += static_cast<T>(total); });
                   }
                 });
   return y;

@@ -1,6 +1,7 @@
 #include "layers/module.hpp"
 
 #include <map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 
@@ -20,11 +21,15 @@ void walk(BasicModule<T>& m, const std::string& prefix, F&& visit) {
 
 }  // namespace
 
+// A parameter shared by two modules (tied weights), or a module reached twice, is listed once,
+// under the first name met, as in PyTorch: an optimizer must update it once per step.
 template <typename T>
 NamedTensors<T> BasicModule<T>::named_parameters() {
   NamedTensors<T> out;
+  std::unordered_set<const void*> seen;
   walk(*this, "", [&](BasicModule& m, const std::string& prefix) {
-    for (auto& [name, p] : m.own_parameters()) out.emplace_back(join(prefix, name), p);
+    for (auto& [name, p] : m.own_parameters())
+      if (seen.insert(p.id()).second) out.emplace_back(join(prefix, name), p);
   });
   return out;
 }
@@ -39,9 +44,12 @@ std::vector<BasicTensor<T>> BasicModule<T>::parameters() {
 template <typename T>
 std::vector<BufferRef<T>> BasicModule<T>::named_buffers() {
   std::vector<BufferRef<T>> out;
+  std::unordered_set<const void*> seen;  // shared buffers, once each (as parameters)
   walk(*this, "", [&](BasicModule& m, const std::string& prefix) {
-    for (BufferRef<T>& b : m.own_buffers())
-      out.push_back({join(prefix, b.name), b.tensor, b.count});
+    for (BufferRef<T>& b : m.own_buffers()) {
+      const void* key = b.count ? static_cast<const void*>(b.count) : b.tensor.id();
+      if (seen.insert(key).second) out.push_back({join(prefix, b.name), b.tensor, b.count});
+    }
   });
   return out;
 }
@@ -103,9 +111,11 @@ void BasicModule<T>::load_state_dict(const StateDict<T>& state) {
                                 fmt::join(missing, ", "), fmt::join(unexpected, ", "));
   }
   // 2. Copy.
-  std::map<std::string, int64_t*> counters;
-  for (BufferRef<T>& b : named_buffers())
-    if (b.count) counters[b.name] = b.count;
+  std::map<std::string, int64_t*> counters;  // every name, as state_dict() lists them
+  walk(*this, "", [&](BasicModule& m, const std::string& prefix) {
+    for (BufferRef<T>& b : m.own_buffers())
+      if (b.count) counters[join(prefix, b.name)] = b.count;
+  });
   for (auto& [name, value] : own) {
     const StateValue<T>& v = *given.at(name);
     if (auto* t = std::get_if<BasicTensor<T>>(&value)) {

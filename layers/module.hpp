@@ -59,11 +59,13 @@ class BasicModule {
   virtual std::vector<std::pair<std::string, BasicModule*>> children() { return {}; }
 
   // ---- derived by the base class ----
-  // This module's and its children's parameters, with dotted names ("0.weight", "1.bias").
+  // This module's and its children's parameters, with dotted names ("0.weight", "1.bias"). A
+  // tensor shared by several modules (tied weights) appears once, under the first name.
   NamedTensors<T> named_parameters();
   std::vector<BasicTensor<T>> parameters();
-  std::vector<BufferRef<T>> named_buffers();  // dotted names, recursive
-  // Parameters then buffers, module by module, in PyTorch's order and with its key names.
+  std::vector<BufferRef<T>> named_buffers();  // dotted names, recursive, each buffer once
+  // Parameters then buffers, module by module, in PyTorch's order and with its key names. A
+  // shared tensor appears under each of its names, as in PyTorch.
   StateDict<T> state_dict();
   // Checks everything first (missing and unexpected keys, shapes, kinds), then copies; on any
   // error it throws std::invalid_argument and the module is unchanged.

@@ -7,13 +7,16 @@
 #include "layers/sync_batchnorm1d.hpp"
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "core/autograd.hpp"
 #include "core/distributed.hpp"
 #include "core/error.hpp"
+#include "core/saved_tensor.hpp"
 #include "layers/batchnorm1d_fast.hpp"
 #include "layers/sequential.hpp"
 
@@ -140,8 +143,9 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
 
   // y = gamma * inv_std * (x - mean) + beta, with the whole batch's mean and inv_std.
   const bool affine = options.affine;
-  const T* gamma = affine ? this->weight.data() : nullptr;  // (C) or none
-  const T* beta = affine ? this->bias.data() : nullptr;
+  // Parameters are read through const references: a non-const access counts as a write.
+  const T* gamma = affine ? std::as_const(this->weight).data() : nullptr;  // (C) or none
+  const T* beta = affine ? std::as_const(this->bias).data() : nullptr;
   const std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, this->weight, this->bias}
              : std::vector<BasicTensor<T>>{x};
@@ -182,13 +186,18 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // dgamma = sum(dy * x_hat) and dbeta = sum(dy) stay this rank's own sums: average_gradients
   // (or the caller) combines them across ranks like every other parameter's gradient.
   // Every rank must run this backward (it takes part in a collective) when x needs a gradient.
+  // x and gamma are read as this forward saw them: a SavedTensor checks nothing wrote them since.
+  std::optional<SavedTensor<T>> gamma_saved;
+  if (affine) gamma_saved.emplace(this->weight);
   y.set_grad_fn(
       "sync_batch_norm", inputs,
-      [saved = std::move(saved), s, affine](const BasicTensor<T>& dy,
-                                            std::span<BasicTensor<T>> in) {
+      [saved = std::move(saved), x_saved = SavedTensor<T>(x), gamma_saved = std::move(gamma_saved),
+       s, affine](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
         const int64_t C = s.C;
+        const T* x = x_saved.get().data();                                // (N, C, L)
+        const T* gamma = affine ? gamma_saved->get().data() : nullptr;  // (C)
         std::vector<double> local(2 * C);  // (2, C): this rank's sum(dy), sum(dy * x_hat)
-        batchnorm1d_fast::backward(in[0].data(), dy.data(), s, affine ? in[1].data() : nullptr,
+        batchnorm1d_fast::backward(x, dy.data(), s, gamma,
                                    {saved.mean.data(), saved.inv_std.data(), true, false},
                                    local.data(), local.data() + C, static_cast<T*>(nullptr));
         if (in[0].requires_grad()) {
@@ -199,12 +208,11 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
           std::vector<double> a(C), b(C), k(C);  // (C) each: dx = a * dy + b * (x - mean) + k
           for (int64_t c = 0; c < C; ++c) {
             const double inv = saved.inv_std[c];
-            a[c] = (affine ? in[1].data()[c] : 1.0) * inv;
+            a[c] = (affine ? gamma[c] : 1.0) * inv;
             b[c] = -a[c] * inv * sum_dy_x_hat[c] / saved.n;
             k[c] = -a[c] * sum_dy[c] / saved.n;
           }
           T* dx = in[0].grad_flat().data();  // (N, C, L)
-          const T* x = in[0].data();         // (N, C, L)
           for (int64_t i = 0; i < s.numel(); ++i) {
             const int64_t c = i / s.L % C;
             dx[i] += static_cast<T>(a[c] * dy.data()[i] + b[c] * (x[i] - saved.mean[c]) + k[c]);

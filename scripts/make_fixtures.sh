@@ -11,3 +11,4 @@ cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/fixtures_optim.py
 /usr/bin/python3 scripts/fixtures_training.py
 /usr/bin/python3 scripts/fixtures_layernorm.py
+/usr/bin/python3 scripts/fixtures_engine.py

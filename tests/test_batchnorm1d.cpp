@@ -450,7 +450,7 @@ TEST_CASE("BatchNorm1d: gradcheck catches a wrong backward", "[batchnorm]") {
   auto broken = [](const std::vector<TensorD>& in) {
     TensorD y = mg::nn::batchnorm1d_composed(in[0].detach(), TensorD(), TensorD(), 1e-5);
     TensorD out = y.clone();
-    out.set_grad_fn("broken_bn", {in[0]}, [](const TensorD& dy, std::span<TensorD> xs) {
+    out.set_grad_fn("broken_bn", {in[0]}, [](const TensorD& dy, std::span<const TensorD> xs) {
       xs[0].grad_flat() += dy.flat();  // pretends dy/dx = 1: ignores mean and variance
     });
     return out;

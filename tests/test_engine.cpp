@@ -233,9 +233,9 @@ namespace {
 TensorD traced(const char* name, std::vector<TensorD> inputs, std::vector<std::string>& log) {
   TensorD y = TensorD::zeros(inputs[0].shape());
   for (const TensorD& in : inputs) y.flat() += in.flat();
-  y.set_grad_fn(name, inputs, [name, &log](const TensorD& dy, std::span<TensorD> in) {
+  y.set_grad_fn(name, inputs, [name, &log](const TensorD& dy, std::span<const TensorD> in) {
     log.push_back(name);
-    for (TensorD& t : in)
+    for (const TensorD& t : in)
       if (t.requires_grad()) t.grad_flat() += dy.flat();
   });
   return y;

@@ -18,7 +18,7 @@ namespace {
 TensorD bad_square(const TensorD& x) {
   TensorD y = TensorD::empty(x.shape());
   y.flat() = x.flat().square();
-  y.set_grad_fn("bad_square", {x}, [](const TensorD& dy, std::span<TensorD> in) {
+  y.set_grad_fn("bad_square", {x}, [](const TensorD& dy, std::span<const TensorD> in) {
     in[0].grad_flat() += dy.flat() * in[0].flat();
   });
   return y;
@@ -30,7 +30,7 @@ TensorD bad_center(const TensorD& x) {
   TensorD y = TensorD::empty(x.shape());
   y.flat() = x.flat() - x.flat().mean();
   y.set_grad_fn("bad_center", {x},
-                [](const TensorD&, std::span<TensorD> in) { in[0].grad_flat() += 0.0; });
+                [](const TensorD&, std::span<const TensorD> in) { in[0].grad_flat() += 0.0; });
   return y;
 }
 

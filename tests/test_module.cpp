@@ -2,14 +2,19 @@
 // PyTorch's state_dict keys, load_state_dict's checks (each error pinned, the module unchanged),
 // train/eval recursion, zero_grad, and parameters() sharing the layers' tensors.
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "core/loss.hpp"
 #include "fixture_json.hpp"
+#include "layers/batchnorm1d.hpp"
 #include "layers/linear.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
+#include "optim/sgd.hpp"
 
 using mg::Shape;
 using mg::Tensor;
@@ -150,4 +155,75 @@ TEST_CASE("parameters() shares the layers' tensors: an update through it is seen
   params[2].flat() += 1.0f;  // 2.weight
   const std::vector<float> after = net.at<Linear>(2).weight.to_vector();
   for (size_t i = 0; i < before.size(); ++i) CHECK(after[i] == before[i] + 1.0f);
+}
+
+namespace {
+
+// Sequential(first, ReLU, second, ReLU, Linear(3, 1)) with second.weight = first.weight.
+Sequential make_tied(const nlohmann::json& tied) {
+  Sequential net;
+  Linear& first = net.push_back(Linear(3, 3));
+  net.push_back(ReLU());
+  Linear& second = net.push_back(Linear(3, 3));
+  net.push_back(ReLU());
+  net.push_back(Linear(3, 1));
+  second.weight = first.weight;  // one tensor, two layers
+  for (auto& [name, p] : net.named_parameters())
+    p.flat() = mg::testing::fixture_tensor<float>(tied.at("initial").at(name)).flat();
+  return net;
+}
+
+// One module at two places: Sequential can only own, so a module lists a child twice.
+struct Twice : mg::nn::Module {
+  mg::nn::BatchNorm1d shared{2};
+  Tensor forward(const Tensor& x) override { return shared(shared(x)); }
+  std::string repr() const override { return "Twice"; }
+  std::vector<std::pair<std::string, mg::nn::Module*>> children() override {
+    return {{"0", &shared}, {"1", &shared}};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Module: tied weights appear once in parameters(), as in PyTorch", "[module]") {
+  const nlohmann::json tied = mg::testing::load_fixture("engine.json").at("tied");
+  Sequential net = make_tied(tied);
+  std::vector<std::string> names, keys;
+  for (const auto& [name, p] : net.named_parameters()) names.push_back(name);
+  for (const auto& [key, value] : net.state_dict()) keys.push_back(key);
+  CHECK(names == tied.at("names").get<std::vector<std::string>>());  // 2.weight left out
+  CHECK(keys == tied.at("state_dict_keys").get<std::vector<std::string>>());  // all keys
+  CHECK(net.parameters().size() == 5);
+  REQUIRE_NOTHROW(net.load_state_dict(net.state_dict()));
+}
+
+TEST_CASE("Module: an SGD over tied weights trains as PyTorch's", "[module]") {
+  const nlohmann::json tied = mg::testing::load_fixture("engine.json").at("tied");
+  Sequential net = make_tied(tied);
+  mg::optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9});  // refused a duplicate
+  const Tensor x = mg::testing::fixture_tensor<float>(tied.at("x"));
+  const Tensor target = mg::testing::fixture_tensor<float>(tied.at("target"));
+  for (const nlohmann::json& step : tied.at("steps")) {
+    sgd.zero_grad();
+    mg::nn::mse_loss(net(x), target).backward();
+    sgd.step();
+    for (const auto& [name, p] : net.named_parameters()) {
+      INFO(name);
+      mg::testing::require_close(p, step.at(name), 1e-5);
+    }
+  }
+}
+
+TEST_CASE("Module: a module reached twice lists its tensors once, its state under both names",
+          "[module]") {
+  const nlohmann::json shared = mg::testing::load_fixture("engine.json").at("tied").at("shared_module");
+  Twice twice;
+  std::vector<std::string> params, buffers, keys;
+  for (const auto& [name, p] : twice.named_parameters()) params.push_back(name);
+  for (const auto& b : twice.named_buffers()) buffers.push_back(b.name);
+  for (const auto& [key, value] : twice.state_dict()) keys.push_back(key);
+  CHECK(params == shared.at("parameters").get<std::vector<std::string>>());
+  CHECK(buffers == shared.at("buffers").get<std::vector<std::string>>());
+  CHECK(keys == shared.at("state_dict_keys").get<std::vector<std::string>>());
+  REQUIRE_NOTHROW(twice.load_state_dict(twice.state_dict()));
 }

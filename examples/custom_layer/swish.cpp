@@ -25,11 +25,14 @@ mg::BasicTensor<T> BasicSwish<T>::forward(const mg::BasicTensor<T>& x) {
 
   // Backward. With s' = s (1 - s):
   //   dy/dx = s + x * s (1 - s) = s (1 + x (1 - s))
-  // so dx += dy * s * (1 + x * (1 - s)). s is recomputed from x (a node input) rather than
-  // saved: it costs one exp per element and keeps the node free of extra buffers. The gradient
-  // is *added* into x's .grad(): x may feed other ops too.
-  y.set_grad_fn("swish", {x}, [](const mg::BasicTensor<T>& dy, std::span<mg::BasicTensor<T>> in) {
-    const T* px = in[0].data();
+  // so dx += dy * s * (1 + x * (1 - s)). x is saved (a SavedTensor, which throws if something
+  // wrote x between this forward and the backward); s is recomputed from it rather than saved:
+  // it costs one exp per element and keeps the node free of extra buffers. The gradient is
+  // *added* into x's .grad(): x may feed other ops too.
+  y.set_grad_fn("swish", {x}, [x_saved = mg::SavedTensor<T>(x)](
+                                  const mg::BasicTensor<T>& dy,
+                                  std::span<const mg::BasicTensor<T>> in) {
+    const T* px = x_saved.get().data();
     const T* pdy = dy.data();
     T* dx = in[0].grad_flat().data();
     for (int64_t i = 0; i < dy.numel(); ++i) {

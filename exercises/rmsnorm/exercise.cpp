@@ -23,7 +23,7 @@ mg::TensorD rms_norm(const mg::TensorD& x, const mg::TensorD& weight, double eps
   // in[0] is x (N, C), in[1] is weight (C); dy is (N, C). Add dL/dx into in[0].grad_flat() and
   // dL/dweight into in[1].grad_flat(), each only when that input requires_grad().
   y.set_grad_fn("rms_norm", {x, weight},
-                [inv_r, N, C](const mg::TensorD& dy, std::span<mg::TensorD> in) {
+                [inv_r, N, C](const mg::TensorD& dy, std::span<const mg::TensorD> in) {
                   (void)dy, (void)in;  // your backward here
                 });
   return y;

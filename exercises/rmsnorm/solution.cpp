@@ -21,7 +21,7 @@ mg::TensorD rms_norm(const mg::TensorD& x, const mg::TensorD& weight, double eps
   //   dweight_i = sum over rows of dy_i x_i / r
   //   dx_j = w_j dy_j / r - x_j / (C r^3) sum_i w_i dy_i x_i
   y.set_grad_fn("rms_norm", {x, weight},
-                [inv_r, N, C](const mg::TensorD& dy, std::span<mg::TensorD> in) {
+                [inv_r, N, C](const mg::TensorD& dy, std::span<const mg::TensorD> in) {
                   const mg::TensorD& xs = in[0];
                   const mg::TensorD& w = in[1];
                   for (int64_t n = 0; n < N; ++n) {

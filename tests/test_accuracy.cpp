@@ -1,0 +1,168 @@
+// Sums over 10^7 float32 values, in every layout a reduction meets (along a contiguous dim, down
+// strided columns, wide and narrow, rank 2 and 3), and everywhere else a float accumulates: the
+// losses, Linear's bias gradient, the gradient of a broadcast operand, LayerNorm, BatchNorm1d's
+// running mean. Each must be within one float32 ulp of the sum taken in double. A float32
+// running total misses by far more: mean(full((10^7, 1), 0.1)) was 0.1088. (PyTorch's cascade
+// sum gives 0.09999994, 8 ulps off; minigrad's double cascade is within 1.)
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "core/loss.hpp"
+#include "core/ops.hpp"
+#include "layers/batchnorm1d.hpp"
+#include "layers/layernorm.hpp"
+#include "layers/linear.hpp"
+
+using mg::Shape;
+using mg::Tensor;
+
+namespace {
+
+constexpr int64_t kBig = 10'000'000;
+
+// How many float32 ulps `got` lies from `want`. The references below are sums in double, one
+// term at a time: over 10^7 terms they are within 10^7 float64 ulps of exact, about 0.02 ulp
+// of a float32, so they can tell a result 1 float32 ulp off.
+double ulps(float got, double want) {
+  const float w = static_cast<float>(want);
+  const double ulp = std::nextafter(w, std::numeric_limits<float>::infinity()) - w;
+  return std::fabs(got - want) / ulp;
+}
+
+// x[i] = 0.1 + (i mod 1000) / 10^4: values that do not repeat in a short period, so no lucky
+// block of equal terms rounds the same way every time.
+Tensor ramp(const Shape& shape) {
+  Tensor x = Tensor::empty(shape);
+  float* p = x.data();
+  for (int64_t i0 = 0; i0 < x.numel(); i0 += 1000)
+    for (int64_t j = 0; j < std::min<int64_t>(1000, x.numel() - i0); ++j)
+      p[i0 + j] = 0.1f + static_cast<float>(j) * 1e-4f;
+  return x;
+}
+
+// The reference: y[o, i] = sum_k x[o, k, i] in double, x seen as (outer, n, inner) around dim
+// `dim`, as in core/ops_reduce.cpp.
+std::vector<double> exact_sums(const Tensor& x, int dim) {
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < dim; ++d) outer *= x.size(d);
+  for (int d = dim + 1; d < x.rank(); ++d) inner *= x.size(d);
+  const int64_t n = x.size(dim);
+  std::vector<double> y(outer * inner, 0.0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < n; ++k) {
+      const float* row = x.data() + (o * n + k) * inner;  // (inner)
+      double* yo = y.data() + o * inner;                  // (inner)
+      for (int64_t i = 0; i < inner; ++i) yo[i] += row[i];
+    }
+  return y;
+}
+
+double exact_sum(const float* p, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += p[i];
+  return s;
+}
+
+// The largest ulp distance between got[i] and want[i] * scale.
+double worst_ulps(const Tensor& got, const std::vector<double>& want, double scale) {
+  REQUIRE(got.numel() == static_cast<int64_t>(want.size()));
+  double worst = 0;
+  for (int64_t i = 0; i < got.numel(); ++i)
+    worst = std::max(worst, ulps(got.data()[i], want[i] * scale));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("accuracy: sum and mean of 10^7 values, over every dim of every layout", "[accuracy]") {
+  // (10^7, 1) is the column, (10^4, 10^3) has wide strided columns and short rows,
+  // (5 * 10^6, 2) narrow strided columns, (100, 1000, 100) puts the summed dim in the middle.
+  struct Layout {
+    Shape shape;
+    std::vector<int> dims;  // the dims worth summing (not those of size 1)
+  };
+  for (const Layout& l : {Layout{{kBig, 1}, {0}}, Layout{{1, kBig}, {1}},
+                          Layout{{10'000, 1'000}, {0, 1}}, Layout{{kBig / 2, 2}, {0}},
+                          Layout{{100, 1'000, 100}, {0, 1, 2}}}) {
+    const Tensor x = ramp(l.shape);
+    for (int dim : l.dims) {
+      INFO(l.shape.str() << " dim " << dim);
+      const std::vector<double> want = exact_sums(x, dim);
+      CHECK(worst_ulps(mg::sum(x, dim), want, 1.0) <= 1.0);
+      CHECK(worst_ulps(mg::mean(x, dim), want, 1.0 / static_cast<double>(l.shape[dim])) <= 1.0);
+    }
+  }
+  const Tensor x = ramp({kBig});
+  const double total = exact_sum(x.data(), kBig);
+  CHECK(ulps(mg::sum(x).item(), total) <= 1.0);
+  CHECK(ulps(mg::mean(x).item(), total / kBig) <= 1.0);
+}
+
+TEST_CASE("accuracy: the issue's reproductions", "[accuracy]") {
+  const double tenth = 0.1f;  // the float32 value, exactly
+  const Tensor column = Tensor::full({kBig, 1}, 0.1f);
+  CHECK(ulps(mg::mean(column, 0).item(), tenth) <= 1.0);  // was 0.1088
+  CHECK(ulps(mg::mean(column).item(), tenth) <= 1.0);     // was 0.0997
+  CHECK(ulps(mg::sum(column).item(), tenth * kBig) <= 1.0);
+  const Tensor zeros = Tensor::zeros({kBig, 1});
+  CHECK(ulps(mg::nn::mse_loss(column, zeros).item(), tenth * tenth) <= 1.0);
+}
+
+TEST_CASE("accuracy: mse_loss and cross_entropy over 10^7 terms", "[accuracy]") {
+  const Tensor pred = ramp({kBig / 2, 2});
+  const Tensor target = Tensor::full({kBig / 2, 2}, 0.5f);
+  double squares = 0;
+  for (int64_t i = 0; i < pred.numel(); ++i) {
+    const double d = pred.data()[i] - target.data()[i];  // rounded to float first, as PyTorch's
+    squares += d * d;
+  }
+  CHECK(ulps(mg::nn::mse_loss(pred, target).item(), squares / kBig) <= 1.0);
+
+  // One row of 10^7 classes: the softmax denominator is a sum of 10^7 exponentials.
+  const Tensor logits = ramp({1, kBig});
+  const float* z = logits.data();
+  float m = z[0];
+  for (int64_t k = 1; k < kBig; ++k) m = std::max(m, z[k]);
+  double denominator = 0;
+  for (int64_t k = 0; k < kBig; ++k) denominator += std::exp(z[k] - m);
+  const double want = m + std::log(denominator) - z[7];
+  const std::vector<int64_t> target_class{7};
+  CHECK(ulps(mg::nn::cross_entropy(logits, target_class).item(), want) <= 1.0);
+}
+
+TEST_CASE("accuracy: gradients summed over 10^7 rows", "[accuracy]") {
+  // Each block frees its 10^7-element tensors before the next, so the allocator's cache hands
+  // the same pages on instead of faulting in fresh ones.
+  const double tenth = 0.1f;
+  const Tensor dy = Tensor::full({kBig, 1}, 0.1f);  // the upstream gradient, (N, 1)
+  const Tensor x = Tensor::full({kBig, 1}, 1.0f);
+  {  // Linear's bias gradient: dL/db = sum_n dy[n].
+    mg::nn::Linear linear(1, 1);
+    linear(x).backward(dy);
+    CHECK(ulps(linear.bias.grad().item(), tenth * kBig) <= 1.0);
+  }
+  {  // A (1) operand broadcast over (N, 1) receives the sum of its N gradient terms.
+    const Tensor b = Tensor::zeros({1}, /*requires_grad=*/true);
+    const Tensor w = Tensor::full({1}, 1.0f, /*requires_grad=*/true);
+    mg::mul(mg::add(x, b), w).backward(dy);
+    CHECK(ulps(b.grad().item(), tenth * kBig) <= 1.0);
+    CHECK(ulps(w.grad().item(), tenth * kBig) <= 1.0);  // sum of dy * (x + b) = sum of dy
+  }
+  {  // BatchNorm1d's batch mean over 10^7 rows (momentum 1: running_mean = the batch mean).
+    mg::nn::BatchNorm1d bn(1, {.momentum = 1.0});
+    bn(dy);
+    CHECK(ulps(bn.running_mean.item(), tenth) <= 1.0);
+  }
+  {  // LayerNorm's dbeta sums dy over the 10^4 rows, for each of 10^3 features.
+    mg::nn::LayerNorm norm(1'000);
+    const Tensor dy_rows = Tensor::full({10'000, 1'000}, 0.1f);
+    norm(ramp({10'000, 1'000})).backward(dy_rows);
+    const std::vector<double> want(1'000, tenth * 10'000);
+    CHECK(worst_ulps(norm.bias.grad(), want, 1.0) <= 1.0);
+  }
+}
