@@ -3,11 +3,13 @@
 //
 // Where a product runs depends on its size (the measurements are in docs/performance.md,
 // "Choosing the BLAS"):
-//   - below kBlasWork multiply-adds, Eigen's GEMM. Every product of the demo's training step
-//     (batches of 32) and of the tests is this small, so their results are the same bits whether
-//     or not a BLAS is installed and whichever kernels it chose for the CPU;
-//   - from kBlasWork on, OpenBLAS when the build found it (MINIGRAD_WITH_OPENBLAS), else Eigen.
-//     OpenBLAS's AVX-512 kernels run these products 1.3-1.6x faster than Eigen's GEMM here;
+//   - from kBlasWork multiply-adds on, OpenBLAS when the build found it (MINIGRAD_WITH_OPENBLAS).
+//     Its AVX-512 kernels run the MLP benchmark's products 1.3-1.6x faster than Eigen's GEMM here;
+//   - below, Eigen's GEMM. OpenBLAS would be faster there too, but its results depend on the
+//     kernels it chose when it was loaded (by CPU, or by the OPENBLAS_CORETYPE variable), each
+//     rounding in its own order. Every product of the demo, of the figures in docs/ and of the
+//     tests is below kBlasWork (the largest: evaluating 1200 samples through a 64-wide layer,
+//     4.9M), so those results are the same bits on any machine that runs the same build;
 //   - below kThreadWork (about 10 µs of arithmetic) on the calling thread alone: splitting such a
 //     product costs more than it saves (an MLP step on 128-sample batches ran 1.7x slower on 2
 //     threads than on 1). From kThreadWork on, on OpenMP's threads (omp_set_num_threads,
@@ -30,7 +32,7 @@
 namespace mg {
 namespace {
 
-constexpr double kBlasWork = double(int64_t{1} << 18);    // M * N * K multiply-adds
+constexpr double kBlasWork = double(int64_t{1} << 23);    // M * N * K multiply-adds
 constexpr double kThreadWork = double(int64_t{1} << 21);  // M * N * K multiply-adds
 
 // While alive, parallel regions started by this thread get one thread: Eigen's GEMM and OpenBLAS's

@@ -18,18 +18,17 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   gemm<T>(a.matrix(), false, b.matrix(), false, T(0), y.matrix());
   // dL/da = dy b^T   (N, M) x (M, K)    reads b
   // dL/db = a^T dy   (K, N) x (N, M)    reads a
-  y.set_grad_fn("matmul", {a, b},
-                [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
-                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
-                  if (in[0].requires_grad()) {
-                    gemm<T>(dy.matrix(), false, b_saved.get().matrix(), true, T(1),
-                            in[0].grad_matrix());
-                  }
-                  if (in[1].requires_grad()) {
-                    gemm<T>(a_saved.get().matrix(), true, dy.matrix(), false, T(1),
-                            in[1].grad_matrix());
-                  }
-                });
+  y.set_grad_fn(
+      "matmul", {a, b},
+      [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
+          const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+        if (in[0].requires_grad()) {
+          gemm<T>(dy.matrix(), false, b_saved.get().matrix(), true, T(1), in[0].grad_matrix());
+        }
+        if (in[1].requires_grad()) {
+          gemm<T>(a_saved.get().matrix(), true, dy.matrix(), false, T(1), in[1].grad_matrix());
+        }
+      });
   return y;
 }
 
