@@ -1,5 +1,5 @@
 # The user's entry points. `make demo` and `make test` work on a fresh Debian machine.
-.PHONY: all deps build test demo asan tsan bench clean
+.PHONY: all deps build test demo asan tsan bench clean playground
 
 all: build
 
@@ -38,3 +38,11 @@ clean:
 .PHONY: fuzz
 fuzz:
 	scripts/fuzz.sh $(SECONDS)
+
+# The BatchNorm playground in the browser (docs/playground.md): minigrad compiled to WebAssembly
+# with Emscripten into build/playground/web, then served on http://127.0.0.1:$(PORT)/. Not part
+# of `make build` or `make test` (emcc is slow); scripts/test_playground.sh tests it in Chromium.
+PORT ?= 8017
+playground: deps
+	@$(MAKE) --no-print-directory -f playground/wasm.mk -j2
+	@node playground/serve.mjs build/playground/web $(PORT)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <new>
@@ -21,8 +22,9 @@ constexpr bool kCaching = true;
 #endif
 
 // No machine has 2^62 bytes (4 EiB) to give; a larger request is refused with bad_alloc before
-// it is rounded, so the size arithmetic below never wraps around.
-constexpr std::size_t kMaxBytes = std::size_t{1} << 62;
+// it is rounded, so the size arithmetic below never wraps around. Where size_t has 32 bits
+// (WebAssembly, docs/playground.md) the same margin gives 2^30 bytes (1 GiB).
+constexpr std::size_t kMaxBytes = std::size_t{1} << (std::numeric_limits<std::size_t>::digits - 2);
 
 // Rounds a request up to its size class: powers of two up to 4 KiB, then steps of a quarter of
 // the power of two below (5, 6, 7, 8 KiB, 10, 12, 14, 16 KiB, ...): at most 25% slack.

@@ -14,6 +14,9 @@ packages+=(clang-14 libclang-rt-14-dev graphviz)
 packages+=(clang-tidy-14 cppcheck)
 # Open MPI: mg::dist's collectives, and mpirun for the distributed tests and data-parallel runs.
 packages+=(libopenmpi-dev openmpi-bin)
+# The browser playground (make playground, scripts/test_playground.sh): Emscripten compiles
+# minigrad to WebAssembly, Node runs emcc's optimiser, serves the page and drives Chromium.
+packages+=(emscripten nodejs chromium)
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
 # on the reference BLAS (which would flatter minigrad ten times over); libtorch's headers for the
 # benchmark's C++ PyTorch worker; BLIS, a GEMM candidate the benchmark measures.
