@@ -209,8 +209,7 @@ int run_eval_only(const Config& c, const Split& data, const fs::path& dir, Conso
 }
 
 int run(Config c) {
-  omp_set_num_threads(c.threads);
-  Eigen::setNbThreads(c.threads);
+  omp_set_num_threads(c.threads);  // minigrad's loops and GEMMs (core/gemm.cpp) all read it
   // A checkpoint knows the data set and classes it was trained on; evaluate or resume on those.
   const std::string checkpoint = !c.eval_only.empty() ? c.eval_only : c.resume;
   if (!checkpoint.empty()) {
