@@ -1,6 +1,9 @@
 // libtorch's side of `make bench` (built only when CMake finds Torch): the same cases as
 // bench_minigrad, timed the same way (bench/timing.hpp), served to bench/bench.py.
+#include <dlfcn.h>
 #include <torch/torch.h>
+
+#include <fstream>
 
 #include "bench/timing.hpp"
 
@@ -60,9 +63,28 @@ std::string mlp_case(const std::string& size, double min_seconds) {
   return timed([] {}, step, min_seconds);
 }
 
+// The BLAS libtorch's GEMMs run on (from this process's mapped files), and OpenBLAS's kernels.
+std::string blas_info() {
+  torch::mm(torch::ones({64, 64}), torch::ones({64, 64}));  // the BLAS is loaded by now
+  std::ifstream maps("/proc/self/maps");
+  std::string line, lib = "no BLAS loaded";
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash != std::string::npos && line.find("blas", slash) != std::string::npos) {
+      lib = line.substr(slash);
+      break;
+    }
+  }
+  using Corename = const char* (*)();
+  if (auto corename = reinterpret_cast<Corename>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+    lib += std::string(", ") + corename() + " kernels";
+  return lib;
+}
+
 std::string run_case(const std::string& name, int threads, double min_seconds) {
   torch::set_num_threads(threads);
   const auto [kind, arg] = bench::split_case(name);
+  if (kind == "info") return bench::Json().str("gemm", blas_info()).text();
   if (kind == "mlp_step") return mlp_case(arg, min_seconds);
   if (kind.rfind("bn_", 0) == 0) return bn_case(kind, bench::parse_dims(arg), min_seconds);
   return bench::Json().str("skip", "not measured for libtorch").text();

@@ -12,7 +12,8 @@
 //   bench_minigrad --grad-rule [THREADS]   a gradient assigned into a fresh buffer against one
 //                             added into a zero-filled buffer, interleaved, per op and shape
 //
-// Cases (shapes as NxC or NxCxL): triad, bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
+// Cases (shapes as NxC or NxCxL): info (what the GEMMs run on), gemm:MxNxK:TT (mg::gemm,
+// bench/gemm_case.hpp), triad, bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
 // bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}.
 #include <malloc.h>
 #include <omp.h>
@@ -25,10 +26,12 @@
 
 #include <Eigen/Core>
 
+#include "bench/gemm_case.hpp"
 #include "bench/timing.hpp"
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
 #include "core/data.hpp"
+#include "core/gemm.hpp"
 #include "core/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
@@ -43,9 +46,9 @@ namespace {
 
 using mg::Tensor;
 
+// minigrad's thread count is OpenMP's: its parallel loops and its GEMMs (core/gemm.cpp) read it.
 void set_threads(int threads) {
   omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
 }
 
 mg::Shape shape_of(const std::vector<int64_t>& d) {
@@ -182,6 +185,14 @@ std::string run_case(const std::string& name, int threads, double min_seconds) {
   set_threads(threads);
   const auto [kind, arg] = bench::split_case(name);
   if (kind == "triad") return triad(threads, min_seconds);
+  if (kind == "info") return bench::Json().str("gemm", mg::gemm_backend_name()).text();
+  if (kind == "gemm") {  // mg::gemm on one of the candidates' requests (bench/bench_gemm.cpp)
+    bench::GemmCase g = bench::gemm_case(arg);
+    return bench::time_gemm(
+               g, [&] { mg::gemm<float>(g.a, g.ta, g.b, g.tb, 0.f, g.c); }, min_seconds)
+        .str("kernels", mg::gemm_backend_name())
+        .text();
+  }
   if (kind == "mlp_step") return mlp_case(arg, min_seconds);
   if (kind.rfind("bn_", 0) == 0) return bn_case(kind, bench::parse_dims(arg), min_seconds);
   return bench::Json().str("skip", "unknown case " + name).text();

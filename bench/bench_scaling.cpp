@@ -12,8 +12,6 @@
 #include <iostream>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "bench/timing.hpp"
 #include "core/distributed.hpp"
 #include "core/loss.hpp"
@@ -37,7 +35,6 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   mg::dist::InitGuard mpi(argc, argv);
   omp_set_num_threads(1);
-  Eigen::setNbThreads(1);
   const int steps = argc > 1 ? std::atoi(argv[1]) : 40;
   const bench::MlpSize m = bench::mlp_size("M");
   mg::Generator gen(2);

@@ -87,9 +87,25 @@ def mlp_case(size, min_seconds):
     return time_case(lambda: None, step, min_seconds)
 
 
+def blas_info():
+    """The BLAS torch's GEMMs run on, and OpenBLAS's kernel set when it is OpenBLAS."""
+    import ctypes
+    libs = [l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.split()[-1]]
+    if not libs:
+        return "no BLAS loaded"
+    lib = ctypes.CDLL(libs[0])
+    if hasattr(lib, "openblas_get_corename"):
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return f"{libs[0]}, {lib.openblas_get_corename().decode()} kernels"
+    return libs[0]
+
+
 def run_case(name, threads, min_seconds):
     torch.set_num_threads(threads)
     kind, _, arg = name.partition(":")
+    if kind == "info":
+        torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # the BLAS is loaded by now
+        return {"gemm": blas_info()}
     if kind == "mlp_step":
         return mlp_case(arg, min_seconds)
     if kind.startswith("bn_"):

@@ -1,5 +1,6 @@
 // matmul, transpose and reshape, and their backwards.
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/ops.hpp"
 #include "core/saved_tensor.hpp"
 
@@ -14,17 +15,20 @@ BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a b                                          a: (N, K), b: (K, M), y: (N, M)
   const int64_t dims[] = {a.size(0), b.size(1)};  // checked: (2^40, 0) x (0, 2^40) overflows
   BasicTensor<T> y = BasicTensor<T>::empty(Shape::checked("matmul", dims, 2));
-  y.matrix().noalias() = a.matrix() * b.matrix();
+  gemm<T>(a.matrix(), false, b.matrix(), false, T(0), y.matrix());
   // dL/da = dy b^T   (N, M) x (M, K)    reads b
   // dL/db = a^T dy   (K, N) x (N, M)    reads a
-  y.set_grad_fn("matmul", {a, b},
-                [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
-                    const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
-                  if (in[0].requires_grad())
-                    in[0].grad_matrix().noalias() += dy.matrix() * b_saved.get().matrix().transpose();
-                  if (in[1].requires_grad())
-                    in[1].grad_matrix().noalias() += a_saved.get().matrix().transpose() * dy.matrix();
-                });
+  y.set_grad_fn(
+      "matmul", {a, b},
+      [a_saved = SavedTensor<T>(a), b_saved = SavedTensor<T>(b)](
+          const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+        if (in[0].requires_grad()) {
+          gemm<T>(dy.matrix(), false, b_saved.get().matrix(), true, T(1), in[0].grad_matrix());
+        }
+        if (in[1].requires_grad()) {
+          gemm<T>(a_saved.get().matrix(), true, dy.matrix(), false, T(1), in[1].grad_matrix());
+        }
+      });
   return y;
 }
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 #include "core/saved_tensor.hpp"
 #include "core/summation.hpp"
 
@@ -52,7 +53,7 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
   }
   // y = x W^T + b                        x: (N, I), W: (O, I), b: (O), y: (N, O)
   // The bias is written into every row of y first, and the GEMM then accumulates x W^T onto it
-  // (C += A B), so y is produced in one pass of the product with no temporary.
+  // (C = A B^T + 1 C), so y is produced in one pass of the product with no temporary.
   // The parameters are read through const references: a non-const access counts as a write.
   const BasicTensor<T>& w = weight;  // (O, I)
   const BasicTensor<T>& b = bias;    // (O)
@@ -62,7 +63,7 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
   } else {
     y.matrix().setZero();
   }
-  y.matrix().noalias() += x.matrix() * w.matrix().transpose();
+  gemm<T>(x.matrix(), false, w.matrix(), /*transpose_b=*/true, T(1), y.matrix());
 
   // Backward of y = x W^T + b, with dy = dL/dy: (N, O)
   //   dL/dx = dy W          (N, O) x (O, I) -> (N, I)     reads W
@@ -81,13 +82,12 @@ BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
                   if (x.requires_grad()) {  // a fresh gradient is written, not zeroed then added
                     const typename BasicTensor<T>::GradBuffer dx = x.grad_buffer();
                     typename BasicTensor<T>::MatrixMap dxm(dx.data, x.size(0), x.size(1));
-                    if (dx.accumulate)
-                      dxm.noalias() += dy.matrix() * w_saved.get().matrix();
-                    else
-                      dxm.noalias() = dy.matrix() * w_saved.get().matrix();
+                    gemm<T>(dy.matrix(), false, w_saved.get().matrix(), false,
+                            T(dx.accumulate ? 1 : 0), dxm);
                   }
-                  if (w.requires_grad()) {
-                    w.grad_matrix().noalias() += dy.matrix().transpose() * x_saved.get().matrix();
+                  if (w.requires_grad()) {  // dW += dy^T x
+                    gemm<T>(dy.matrix(), /*transpose_a=*/true, x_saved.get().matrix(), false, T(1),
+                            w.grad_matrix());
                   }
                   if (has_bias && in[2].requires_grad()) {  // summed over N in double
                     T* db = in[2].grad_flat().data();

@@ -6,6 +6,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev)
+# OpenBLAS's OpenMP build: large matrix products (core/gemm.cpp; Eigen's GEMM without it).
+packages+=(libopenblas-openmp-dev)
 # clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders graph.dot pictures.
 packages+=(clang-14 libclang-rt-14-dev graphviz)
 # Static checks run by scripts/lint.sh in .ci/run.
@@ -16,8 +18,11 @@ packages+=(libopenmpi-dev openmpi-bin)
 # minigrad to WebAssembly, Node runs emcc's optimiser, serves the page and drives Chromium.
 packages+=(emscripten nodejs chromium)
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
-# on the reference BLAS (which would flatter minigrad ten times over).
-if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch libopenblas0-openmp); fi
+# on the reference BLAS (which would flatter minigrad ten times over); libtorch's headers for the
+# benchmark's C++ PyTorch worker; BLIS, a GEMM candidate the benchmark measures.
+if [[ "${1:-}" == "--torch" ]]; then
+  packages+=(python3-torch libopenblas0-openmp libtorch-dev libblis4-openmp)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -299,8 +299,7 @@ int run_eval_only(Config c, Console& console) {
 }
 
 int run(Config c) {
-  omp_set_num_threads(c.threads);
-  Eigen::setNbThreads(c.threads);
+  omp_set_num_threads(c.threads);  // minigrad's loops and GEMMs (core/gemm.cpp) all read it
   Console console(Console::stdout_is_terminal(), c.quiet_notes);
   if (!c.eval_only.empty()) return run_eval_only(c, console);
   if (!c.resume.empty()) take_checkpoint_config(c, c.resume, /*strict=*/true);

@@ -1,0 +1,133 @@
+// mg::gemm: where a product runs. Legend: op(A) is (M, K), op(B) is (K, N), C is (M, N); the
+// work of a product is M * N * K multiply-adds.
+//
+// Where a product runs depends on its size (the measurements are in docs/performance.md,
+// "Choosing the BLAS"):
+//   - from kBlasWork multiply-adds on, OpenBLAS when the build found it (MINIGRAD_WITH_OPENBLAS).
+//     Its AVX-512 kernels run the MLP benchmark's products 1.3-1.6x faster than Eigen's GEMM here;
+//   - below, Eigen's GEMM. OpenBLAS would be faster there too, but its results depend on the
+//     kernels it chose when it was loaded (by CPU, or by the OPENBLAS_CORETYPE variable), each
+//     rounding in its own order. Every product of the demo, of the figures in docs/ and of the
+//     tests is below kBlasWork (the largest: evaluating 1200 samples through a 64-wide layer,
+//     4.9M), so those results are the same bits on any machine that runs the same build;
+//   - below kThreadWork (about 10 µs of arithmetic) on the calling thread alone: splitting such a
+//     product costs more than it saves (an MLP step on 128-sample batches ran 1.7x slower on 2
+//     threads than on 1). From kThreadWork on, on OpenMP's threads (omp_set_num_threads,
+//     OMP_NUM_THREADS), as the rest of minigrad.
+#include "core/gemm.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cassert>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+#ifdef MINIGRAD_WITH_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace mg {
+namespace {
+
+constexpr double kBlasWork = double(int64_t{1} << 23);    // M * N * K multiply-adds
+constexpr double kThreadWork = double(int64_t{1} << 21);  // M * N * K multiply-adds
+
+// While alive, parallel regions started by this thread get one thread: Eigen's GEMM and OpenBLAS's
+// OpenMP build ask omp_get_max_threads() how many to use (Eigen's, as long as Eigen::setNbThreads
+// was never called).
+// The setting belongs to the calling thread only, and is restored on exit.
+class OneThread {
+ public:
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int saved_ = omp_get_max_threads();
+};
+
+template <typename T>
+void eigen_gemm(const Eigen::Ref<const RowMatrix<T>>& a, bool transpose_a,
+                const Eigen::Ref<const RowMatrix<T>>& b, bool transpose_b, T beta,
+                Eigen::Ref<RowMatrix<T>> c) {
+  if (beta == T(0)) {
+    c.setZero();  // c's old values are not read, NaN included
+  } else if (beta != T(1)) {
+    c *= beta;
+  }
+  // c += op(a) op(b): four spellings, so that Eigen sees each transpose and packs accordingly.
+  if (transpose_a && transpose_b) {
+    c.noalias() += a.transpose() * b.transpose();
+  } else if (transpose_a) {
+    c.noalias() += a.transpose() * b;
+  } else if (transpose_b) {
+    c.noalias() += a * b.transpose();
+  } else {
+    c.noalias() += a * b;
+  }
+}
+
+#ifdef MINIGRAD_WITH_OPENBLAS
+// OpenBLAS's CBLAS, row-major; leading dimensions are the rows' strides. Its OpenMP build runs a
+// call on omp_get_max_threads() threads.
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda,
+               const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a,
+               int lda, const double* b, int ldb, double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+#endif
+
+}  // namespace
+
+template <typename T>
+void gemm(Eigen::Ref<const RowMatrix<T>> a, bool transpose_a, Eigen::Ref<const RowMatrix<T>> b,
+          bool transpose_b, T beta, Eigen::Ref<RowMatrix<T>> c) {
+  const int64_t M = c.rows(), N = c.cols(), K = transpose_a ? a.rows() : a.cols();
+  assert((transpose_a ? a.cols() : a.rows()) == M);
+  assert((transpose_b ? b.rows() : b.cols()) == N && (transpose_b ? b.cols() : b.rows()) == K);
+  const double work = double(M) * double(N) * double(K);
+  std::optional<OneThread> one_thread;
+  if (work < kThreadWork) one_thread.emplace();
+#ifdef MINIGRAD_WITH_OPENBLAS
+  // CBLAS takes int sizes and strides: anything larger stays with Eigen.
+  const int64_t largest = std::max({M, N, K, a.outerStride(), b.outerStride(), c.outerStride()});
+  if (work >= kBlasWork && largest < INT_MAX) {
+    blas_gemm(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+              int(M), int(N), int(K), a.data(), int(a.outerStride()), b.data(),
+              int(b.outerStride()), beta, c.data(), int(c.outerStride()));
+    return;
+  }
+#endif
+  eigen_gemm<T>(a, transpose_a, b, transpose_b, beta, c);
+}
+
+std::string gemm_backend_name() {
+#ifdef MINIGRAD_WITH_OPENBLAS
+  // OpenBLAS chose its kernels when it was loaded: from OPENBLAS_CORETYPE when that is set,
+  // otherwise from the CPU.
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  std::string name = OPENBLAS_VERSION;  // " OpenBLAS 0.3.21 "
+  name = name.substr(1, name.size() - 2) + ", " + openblas_get_corename() + " kernels (";
+  name += forced ? std::string("OPENBLAS_CORETYPE=") + forced : std::string("chosen from the CPU");
+  return name + (openblas_get_parallel() == OPENBLAS_OPENMP ? ")" : "), not its OpenMP build");
+#else
+  return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+         std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION);
+#endif
+}
+
+template void gemm<float>(Eigen::Ref<const RowMatrix<float>>, bool,
+                          Eigen::Ref<const RowMatrix<float>>, bool, float,
+                          Eigen::Ref<RowMatrix<float>>);
+template void gemm<double>(Eigen::Ref<const RowMatrix<double>>, bool,
+                           Eigen::Ref<const RowMatrix<double>>, bool, double,
+                           Eigen::Ref<RowMatrix<double>>);
+
+}  // namespace mg
