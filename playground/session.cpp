@@ -77,22 +77,34 @@ Json new_run(const Json& r) {
   const examples::MlpSpec spec{
       .inputs = 2, .hidden = s.hidden, .classes = run->settings().classes, .norm = s.norm};
   Json answer = {{"model", examples::describe_mlp(spec, run->net())},
-                 {"train", points(run->train_set())},
-                 {"test", points(run->test_set())},
                  {"classes", run->settings().classes},
+                 {"train_points", run->train_set().size()},
+                 {"test_points", run->test_set().size()},
                  {"steps_per_epoch", run->steps_per_epoch()},
                  {"batchnorm_layers", run->batchnorm_modules().size()}};
+  if (r.value("points", false)) {  // the data, for the page to draw
+    answer["train"] = points(run->train_set());
+    answer["test"] = points(run->test_set());
+  }
   runs()[r.value("id", "left")] = std::move(run);
   return answer;
 }
 
+// Each step's loss, or with "report": "mean" only their mean.
 Json step(const Json& r) {
   Run& run = run_named(r);
-  Json losses = Json::array();
+  std::vector<double> losses;
   for (int64_t k = 0, n = r.value("steps", 1); k < n; ++k) losses.push_back(run.step());
-  return {{"losses", losses},
-          {"step", run.steps_done()},
-          {"epoch", static_cast<double>(run.steps_done()) / double(run.steps_per_epoch())}};
+  Json answer = {{"step", run.steps_done()},
+                 {"epoch", static_cast<double>(run.steps_done()) / double(run.steps_per_epoch())}};
+  if (r.value("report", "") == "mean") {
+    double sum = 0;
+    for (double l : losses) sum += l;
+    answer["mean_loss"] = sum / static_cast<double>(losses.size());
+  } else {
+    answer["losses"] = losses;
+  }
+  return answer;
 }
 
 Json evaluate(const Json& r) {

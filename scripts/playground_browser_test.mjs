@@ -229,11 +229,17 @@ try {
   check('the session ran to its end', false, e.stack);
 } finally {
   socket.close();
-  const exited = new Promise((done) => chromium.once('exit', done));
+  // Chromium's helpers keep writing to the profile for a moment after it is told to stop.
+  const exited = chromium.exitCode !== null ? Promise.resolve() : new Promise((done) => chromium.once('exit', done));
   chromium.kill();
-  await Promise.race([exited, sleep(5000)]);
+  if (await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]) === false) chromium.kill('SIGKILL');
   server.close();
-  fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  await sleep(500);
+  try {
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (e) {
+    console.log(`note: could not remove Chromium's profile ${profile}: ${e.message}`);
+  }
 }
 console.log(failures ? `playground browser test: ${failures} check(s) failed` : 'playground browser test: all checks passed');
 process.exit(failures ? 1 : 0);

@@ -31,7 +31,7 @@ export function makeTrainPanel(call) {
     $('figure-right').style.display = sides.right === 'off' ? 'none' : '';
     for (const [id, norm] of Object.entries(sides)) {
       if (norm === 'off') continue;
-      const made = call('new_run', { id, norm, ...s });
+      const made = call('new_run', { id, norm, points: true, ...s });
       state.runs[id] = { id, norm, made, losses: [], acc: [], last: null, boundary: null };
     }
     for (const run of Object.values(state.runs)) evaluate(run);
