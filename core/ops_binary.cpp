@@ -52,18 +52,14 @@ Broadcast broadcast(const char* op, const Shape& a, const Shape& b) {
   return plan;
 }
 
-// y[i] = f(a[ia], b[ib]) over y's index space.
-template <typename T, typename F>
-BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const BasicTensor<T>& b,
-                              F f) {
-  const Broadcast p = broadcast(op, a.shape(), b.shape());
-  BasicTensor<T> y = BasicTensor<T>::empty(p.out);
-  const T* pa = a.data();
-  const T* pb = b.data();
-  T* py = y.data();
+// The broadcast index loop, the one place it is written: calls visit(k, ia, ib) for every
+// element k of y (row-major), with ia, ib the elements of a and b it reads.
+template <typename Visit>
+void for_each_element(const Broadcast& p, Visit visit) {
   if (p.same_shape) {
-    for (int64_t i = 0; i < y.numel(); ++i) py[i] = f(pa[i], pb[i]);
-    return y;
+    const int64_t n = p.dims[0] * p.dims[1] * p.dims[2];
+    for (int64_t k = 0; k < n; ++k) visit(k, k, k);
+    return;
   }
   int64_t k = 0;
   for (int64_t i = 0; i < p.dims[0]; ++i)
@@ -71,36 +67,42 @@ BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const Bas
       for (int64_t l = 0; l < p.dims[2]; ++l, ++k) {
         const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
         const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
-        py[k] = f(pa[ia], pb[ib]);
+        visit(k, ia, ib);
       }
+}
+
+// y[k] = f(a[ia], b[ib]) over y's index space.
+template <typename T, typename F>
+BasicTensor<T> forward_binary(const Broadcast& p, const BasicTensor<T>& a,
+                              const BasicTensor<T>& b, F f) {
+  BasicTensor<T> y = BasicTensor<T>::empty(p.out);
+  const T* pa = a.data();
+  const T* pb = b.data();
+  T* py = y.data();
+  for_each_element(p, [&](int64_t k, int64_t ia, int64_t ib) { py[k] = f(pa[ia], pb[ib]); });
   return y;
 }
 
 // The shared backward: for each element of y, `local(dy, a, b)` returns the pair
 // (dy * dy/da, dy * dy/db); each is added into the operand's gradient at the element it came
-// from, so a stretched operand receives the sum over the dims it was stretched along.
+// from, so a stretched operand receives the sum over the dims it was stretched along. It keeps
+// the forward's plan (the shapes of a and b cannot change in between).
 template <typename T, typename F>
-BackwardFn<T> backward_binary(const char* op, F local) {
-  return [op, local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
+BackwardFn<T> backward_binary(const Broadcast& p, F local) {
+  return [p, local](const BasicTensor<T>& dy, std::span<BasicTensor<T>> in) {
     BasicTensor<T>& a = in[0];
     BasicTensor<T>& b = in[1];
-    const Broadcast p = broadcast(op, a.shape(), b.shape());
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
     T* ga = need_a ? a.grad_flat().data() : nullptr;
     T* gb = need_b ? b.grad_flat().data() : nullptr;
     const T* pa = a.data();
     const T* pb = b.data();
     const T* pdy = dy.data();
-    int64_t k = 0;
-    for (int64_t i = 0; i < p.dims[0]; ++i)
-      for (int64_t j = 0; j < p.dims[1]; ++j)
-        for (int64_t l = 0; l < p.dims[2]; ++l, ++k) {
-          const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
-          const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
-          const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
-          if (need_a) ga[ia] += da;
-          if (need_b) gb[ib] += db;
-        }
+    for_each_element(p, [&](int64_t k, int64_t ia, int64_t ib) {
+      const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
+      if (need_a) ga[ia] += da;
+      if (need_b) gb[ib] += db;
+    });
   };
 }
 
@@ -109,9 +111,10 @@ BackwardFn<T> backward_binary(const char* op, F local) {
 template <typename T>
 BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a + b
-  BasicTensor<T> y = forward_binary("add", a, b, [](T a, T b) { return a + b; });
+  const Broadcast plan = broadcast("add", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a + b; });
   // dy/da = 1, dy/db = 1
-  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", [](T dy, T, T) {
+  y.set_grad_fn("add", {a, b}, backward_binary<T>(plan, [](T dy, T, T) {
                   return std::pair{dy, dy};
                 }));
   return y;
@@ -120,9 +123,10 @@ BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a - b
-  BasicTensor<T> y = forward_binary("sub", a, b, [](T a, T b) { return a - b; });
+  const Broadcast plan = broadcast("sub", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a - b; });
   // dy/da = 1, dy/db = -1
-  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", [](T dy, T, T) {
+  y.set_grad_fn("sub", {a, b}, backward_binary<T>(plan, [](T dy, T, T) {
                   return std::pair{dy, -dy};
                 }));
   return y;
@@ -131,9 +135,10 @@ BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a * b
-  BasicTensor<T> y = forward_binary("mul", a, b, [](T a, T b) { return a * b; });
+  const Broadcast plan = broadcast("mul", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a * b; });
   // dy/da = b, dy/db = a
-  y.set_grad_fn("mul", {a, b}, backward_binary<T>("mul", [](T dy, T a, T b) {
+  y.set_grad_fn("mul", {a, b}, backward_binary<T>(plan, [](T dy, T a, T b) {
                   return std::pair{dy * b, dy * a};
                 }));
   return y;
@@ -142,9 +147,10 @@ BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a / b
-  BasicTensor<T> y = forward_binary("div", a, b, [](T a, T b) { return a / b; });
+  const Broadcast plan = broadcast("div", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a / b; });
   // dy/da = 1 / b, dy/db = -a / b^2
-  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", [](T dy, T a, T b) {
+  y.set_grad_fn("div", {a, b}, backward_binary<T>(plan, [](T dy, T a, T b) {
                   return std::pair{dy / b, -dy * a / (b * b)};
                 }));
   return y;
