@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages minigrad builds, tests and fuzzes with, when they are missing.
-# Silent and fast when everything is present. Nothing else is downloaded at build time.
-#   scripts/install-deps.sh            build + test packages
+# Installs the Debian packages minigrad needs, when they are missing. Silent and fast when
+# everything is present. Nothing else is downloaded at build time.
+#   scripts/install-deps.sh --demo     what `make demo` needs: compiler, CMake, the library's and
+#                                      train_mlp's headers
+#   scripts/install-deps.sh            that, plus what `make test` and .ci/run need
 #   scripts/install-deps.sh --torch    also python3-torch (fixtures, benchmarks; never needed to build)
 set -euo pipefail
 
-packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev)
-# clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders graph.dot pictures.
-packages+=(clang-14 libclang-rt-14-dev graphviz)
-# Static checks run by scripts/lint.sh in .ci/run.
-packages+=(clang-tidy-14 cppcheck)
+# The library (Eigen, fmt, nlohmann-json) and train_mlp (CLI11).
+packages=(build-essential cmake libeigen3-dev libfmt-dev libcli11-dev nlohmann-json3-dev)
+if [[ "${1:-}" != "--demo" ]]; then
+  # The tests (Catch2); clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders
+  # graph.dot pictures.
+  packages+=(catch2 clang-14 libclang-rt-14-dev graphviz)
+  # Static checks run by scripts/lint.sh in .ci/run.
+  packages+=(clang-tidy-14 cppcheck)
+fi
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
 # on the reference BLAS (which would flatter minigrad ten times over).
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch libopenblas0-openmp); fi
