@@ -22,7 +22,7 @@
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
 #include "core/data.hpp"
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/batchnorm1d_reference.hpp"
