@@ -52,6 +52,15 @@ struct LoaderOptions {
   bool shuffle = true;     // a new order every epoch, drawn from (seed, epoch)
   bool drop_last = false;  // skip a last batch smaller than batch_size
   uint64_t seed = 0;
+  // Data parallelism (as PyTorch's DistributedSampler): this loader yields only shard `rank` of
+  // `num_replicas`. Every rank draws the same epoch order (same seed), pads it by repeating its
+  // first indices to a multiple of num_replicas, and takes every num_replicas-th index from
+  // position `rank`: the shards are disjoint (but for the padding), each has ceil(n /
+  // num_replicas) samples, and so every rank runs the same number of batches. Batch b of the
+  // ranks together is then batch b of one loader with batch_size * num_replicas (when n divides).
+  // Typically {.num_replicas = mg::dist::world_size(), .rank = mg::dist::rank()}.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;
 };
 
 // One batch: rows of the data set in the loader's order for this epoch.
@@ -87,19 +96,22 @@ class DataLoader {
   Iterator begin();  // starts the next epoch
   Iterator end() { return Iterator(this, num_batches()); }
 
-  int64_t num_batches() const;              // batches per epoch
+  int64_t num_batches() const;              // batches per epoch (of this shard)
+  int64_t num_samples() const;              // samples per epoch in this shard
   int64_t epoch() const { return epoch_; }  // the epoch the next begin() starts
   void set_epoch(int64_t epoch) { epoch_ = epoch; }
-  // The sample indices of the current epoch, in batch order (tests, debugging).
+  // This shard's sample indices for the current epoch, in batch order (tests, debugging).
   const std::vector<int64_t>& order() const { return order_; }
 
  private:
   void fill(int64_t batch_index);  // copies rows of batch `batch_index` into batch_
+  static std::vector<int64_t> identity_order(int64_t n);  // 0, 1, ..., n - 1
+  void shard(const std::vector<int64_t>& order);          // order_ = this shard of `order`
 
   const Dataset& dataset_;
   LoaderOptions options_;
   int64_t epoch_ = 0;
-  std::vector<int64_t> order_;   // (n) sample indices for this epoch
+  std::vector<int64_t> order_;   // (num_samples) this shard's sample indices for this epoch
   Batch batch_;                  // what the iterator hands out
   Tensor full_x_, full_target_;  // (batch_size, F), (batch_size, 1): reused every batch
   Tensor tail_x_, tail_target_;  // the smaller last batch, when there is one

@@ -15,6 +15,14 @@ BasicModule<T>& BasicSequential<T>::operator[](std::size_t i) {
 }
 
 template <typename T>
+std::unique_ptr<BasicModule<T>> BasicSequential<T>::replace(std::size_t i,
+                                                            std::unique_ptr<BasicModule<T>> module) {
+  (*this)[i];  // checks i
+  std::swap(modules_[i], module);
+  return module;
+}
+
+template <typename T>
 void BasicSequential<T>::throw_wrong_type(std::size_t i) const {
   fail<std::invalid_argument>("Sequential: module {} is {}, not the type asked for", i,
                               modules_[i]->repr());

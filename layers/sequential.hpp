@@ -33,6 +33,9 @@ class BasicSequential : public BasicModule<T> {
   }
 
   std::size_t size() const { return modules_.size(); }
+  // Puts `module` in the i-th place and returns the module it replaces (convert_sync_batchnorm);
+  // std::out_of_range if there is no i-th module.
+  std::unique_ptr<BasicModule<T>> replace(std::size_t i, std::unique_ptr<BasicModule<T>> module);
   // The i-th module; std::out_of_range if there is none.
   BasicModule<T>& operator[](std::size_t i);
   // The i-th module as the layer type it is: `net.at<Linear>(0).weight`. std::out_of_range if

@@ -15,6 +15,9 @@ if [[ "${1:-}" != "--demo" ]]; then
   packages+=(catch2 clang-14 libclang-rt-14-dev graphviz)
   # Static checks run by scripts/lint.sh in .ci/run.
   packages+=(clang-tidy-14 cppcheck)
+  # Open MPI: mg::dist's collectives, and mpirun for the distributed tests and data-parallel
+  # runs (a build without it is a world of one).
+  packages+=(libopenmpi-dev openmpi-bin)
 fi
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
 # on the reference BLAS (which would flatter minigrad ten times over).

@@ -18,6 +18,7 @@ using Catch::Contains;
 using mg::data::Batch;
 using mg::data::DataLoader;
 using mg::data::Dataset;
+using mg::data::LoaderOptions;
 
 namespace {
 
@@ -277,6 +278,51 @@ TEST_CASE("DataLoader: bad options name the loader and the value", "[data]") {
         "DataLoader: expected labels in [0, 3), got 7 at index 2");
   CHECK(error_of([&] { DataLoader(Dataset{}, {.batch_size = 2}); }) ==
         "DataLoader: expected a data set with x of shape (n, F), n > 0, got no x");
+}
+
+TEST_CASE("DataLoader: shards as DistributedSampler: same order, disjoint, equal length", "[data]") {
+  // 12 samples, 3 ranks, batch 2: batch b of the three shards together is batch b of one loader
+  // with batch 6, and every epoch's order is the same one on every rank.
+  const Dataset ds = indexed(12);
+  DataLoader whole(ds, {.batch_size = 6, .seed = 5});
+  std::vector<DataLoader> shards;
+  for (int64_t r = 0; r < 3; ++r)
+    shards.emplace_back(ds, LoaderOptions{.batch_size = 2, .seed = 5, .num_replicas = 3, .rank = r});
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const auto expected = epoch_indices(whole);
+    std::vector<std::vector<std::vector<int64_t>>> got;
+    for (DataLoader& shard : shards) got.push_back(epoch_indices(shard));
+    for (std::size_t b = 0; b < expected.size(); ++b) {
+      std::vector<int64_t> together;
+      for (int64_t r = 0; r < 3; ++r) {
+        REQUIRE(got[r].size() == expected.size());
+        together.insert(together.end(), got[r][b].begin(), got[r][b].end());
+      }
+      std::sort(together.begin(), together.end());
+      std::vector<int64_t> want = expected[b];
+      std::sort(want.begin(), want.end());
+      CHECK(together == want);
+    }
+    // PyTorch's interleaving: rank r takes positions r, r + 3, r + 6, ... of the epoch's order.
+    CHECK(shards[1].order() == std::vector<int64_t>{whole.order()[1], whole.order()[4],
+                                                    whole.order()[7], whole.order()[10]});
+  }
+  // 10 samples over 4 ranks: each gets 3, the order padded with its own first two indices.
+  const Dataset ten = indexed(10);
+  for (int64_t r = 0; r < 4; ++r) {
+    DataLoader shard(ten, {.batch_size = 3, .shuffle = false, .num_replicas = 4, .rank = r});
+    CHECK(shard.num_samples() == 3);
+    CHECK(shard.num_batches() == 1);
+    const std::vector<int64_t> want = {r, r + 4, (r + 8) % 10};
+    CHECK(epoch_indices(shard) == std::vector<std::vector<int64_t>>{want});
+  }
+  CHECK(error_of([&] { DataLoader(ten, {.num_replicas = 0}); }) ==
+        "DataLoader: expected num_replicas >= 1, got 0");
+  CHECK(error_of([&] { DataLoader(ten, {.num_replicas = 2, .rank = 2}); }) ==
+        "DataLoader: expected rank in [0, 2), got 2");
+  CHECK(error_of([&] {
+          DataLoader(ten, {.batch_size = 4, .drop_last = true, .num_replicas = 4, .rank = 0});
+        }) == "DataLoader: with drop_last, expected batch_size <= 3 samples, got 4 (no batch left)");
 }
 
 TEST_CASE("DataLoader: a last batch of one sample trips BatchNorm1d; drop_last avoids it",
