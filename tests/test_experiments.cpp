@@ -4,13 +4,15 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/experiments/batch_size_sweep.hpp"
-#include "examples/experiments/fold_bn.hpp"
-#include "examples/experiments/frozen_bn.hpp"
-#include "examples/experiments/mlp.hpp"
-#include "examples/experiments/train_eval_gap.hpp"
-#include "examples/experiments/variance_lab.hpp"
+#include "common/mlp.hpp"
+#include "common/training.hpp"
+#include "experiments/batch_size_sweep.hpp"
+#include "experiments/fold_bn.hpp"
+#include "experiments/frozen_bn.hpp"
+#include "experiments/train_eval_gap.hpp"
+#include "experiments/variance_lab.hpp"
 
+using namespace examples;
 using namespace experiments;
 
 TEST_CASE("variance lab: E[x^2] - E[x]^2 cancels in float32, two passes do not", "[experiments]") {
@@ -66,8 +68,9 @@ TEST_CASE("train/eval gap: the diagnostic leaves the BatchNorm as it was", "[exp
 TEST_CASE("fold: BatchNorm folded into Linear gives the same outputs", "[experiments]") {
   const auto [train_set, test_set] =
       mg::data::train_test_split(mg::data::make_spirals(200, 2, 0.05, 1), 0.25, 2);
-  mg::nn::Sequential net = make_mlp(Norm::batch, 2, 16, 2, 3);
-  train(net, train_set, {.batch_size = 16, .epochs = 3});
+  mg::Generator weights(3);
+  mg::nn::Sequential net = make_mlp({.inputs = 2, .hidden = {16, 16}, .classes = 2}, weights);
+  train_sgd(net, train_set, {.batch_size = 16, .epochs = 3});
   // Make gamma and beta matter too.
   net.at<mg::nn::BatchNorm1d>(1).weight.data()[0] = 2.5f;
   net.at<mg::nn::BatchNorm1d>(4).bias.data()[1] = -0.7f;

@@ -1,49 +1,72 @@
-// Batch-size sweep: the MLP with BatchNorm, with LayerNorm and without normalisation, trained on
-// two spirals at batch sizes 2, 4, 8, 32 and 128 for the same number of epochs. Prints the table
-// and writes batch_size_sweep.svg (test accuracy against batch size, one line per norm).
-//
-//   build/release/examples/batch_size_sweep [output dir] [epochs, default 20] [lr, default 0.01]
-#include <cstdlib>
+#include "experiments/batch_size_sweep.hpp"
 
-#include <fmt/core.h>
+#include <chrono>
+#include <cmath>
+#include <vector>
 
-#include "examples/experiments/batch_size_sweep.hpp"
-#include "examples/experiments/plot.hpp"
+#include "common/training.hpp"
 
-int main(int argc, char** argv) {
-  using namespace experiments;
-  const std::string dir = output_dir(argc, argv);
-  const int64_t epochs = argc > 2 ? std::atoi(argv[2]) : 20;
-  const double lr = argc > 3 ? std::atof(argv[3]) : 0.01;
-  const auto [train_set, test_set] =
-      mg::data::train_test_split(mg::data::make_spirals(1000, 2, 0.05, 1), 0.2, 2);
-  fmt::print(
-      "MLP 2-32-32-2 on two spirals (800 train, 200 test), SGD lr {} momentum 0.9, {} "
-      "epochs at every batch size\n\n{:>10} {:>6} {:>10} {:>16} {:>14} {:>10} {:>8}\n",
-      lr, epochs, "norm", "batch", "test acc", "train-mode gap", "mean noise", "1/sqrt(B)",
-      "seconds");
-  std::vector<Series> lines;
-  for (Norm norm : {Norm::batch, Norm::layer, Norm::none}) {
-    const char* color = norm == Norm::batch   ? "#d62728"
-                        : norm == Norm::layer ? "#1f77b4"
-                                              : "#7f7f7f";
-    Series s{norm_name(norm), {}, {}, color};
-    for (int64_t B : {2, 4, 8, 32, 128}) {
-      const sweep::Result r = sweep::run(norm, B, train_set, test_set, epochs, lr);
-      const std::string noise =
-          std::isnan(r.batch_noise) ? "-" : fmt::format("{:.3f}", r.batch_noise);
-      fmt::print("{:>10} {:>6} {:>10.3f} {:>+16.3f} {:>14} {:>10.3f} {:>8.2f}\n", norm_name(norm),
-                 B, r.test_accuracy, r.train_mode_gap, noise, 1 / std::sqrt(double(B)), r.seconds);
-      s.x.push_back(B), s.y.push_back(r.test_accuracy);
+using namespace examples;
+
+namespace experiments::sweep {
+
+double batch_mean_noise(mg::nn::Linear& first, const mg::data::Dataset& ds, int64_t B,
+                        uint64_t seed) {
+  mg::NoGradGuard no_grad;
+  const mg::Tensor h = first(ds.x);  // (n, H)
+  const int64_t n = h.size(0), H = h.size(1);
+  std::vector<double> mean(H, 0), var(H, 0), noise(H, 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < H; ++c) mean[c] += h.at(i, c) / static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < H; ++c) var[c] += std::pow(h.at(i, c) - mean[c], 2) / n;
+  mg::data::DataLoader loader(ds, {.batch_size = B, .drop_last = true, .seed = seed});
+  int64_t batches = 0;
+  for (const mg::data::Batch& b : loader) {
+    const mg::Tensor hb = first(b.x);  // (B, H)
+    for (int64_t c = 0; c < H; ++c) {
+      double m = 0;
+      for (int64_t i = 0; i < B; ++i) m += hb.at(i, c) / static_cast<double>(B);
+      noise[c] += std::pow(m - mean[c], 2) / var[c];
     }
-    lines.push_back(s);
+    ++batches;
   }
-  const std::string svg = dir + "/batch_size_sweep.svg";
-  write_line_plot(svg,
-                  {.title = fmt::format("test accuracy after {} epochs vs batch size", epochs),
-                   .x_label = "batch size",
-                   .y_label = "test accuracy (eval mode)",
-                   .log_x = true},
-                  lines);
-  fmt::print("\nwrote {}\n", svg);
+  double out = 0;
+  for (int64_t c = 0; c < H; ++c) out += std::sqrt(noise[c] / batches) / static_cast<double>(H);
+  return out;
 }
+
+Result run(Norm norm, int64_t B, const mg::data::Dataset& train_set,
+           const mg::data::Dataset& test_set, int64_t epochs, double lr, uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  mg::Generator weights(seed);
+  mg::nn::Sequential net = make_mlp({.inputs = train_set.x.size(1),
+                                     .hidden = {32, 32},
+                                     .classes = train_set.classes,
+                                     .norm = norm},
+                                    weights);
+  Result r{norm, B, 0, 0, std::nan(""), 0};
+  if (norm == Norm::batch)
+    r.batch_noise = batch_mean_noise(net.at<mg::nn::Linear>(0), train_set, B, seed);
+  train_sgd(net, train_set, {.batch_size = B, .epochs = epochs, .lr = lr, .seed = seed});
+  r.test_accuracy = evaluate(net, test_set).accuracy;
+  {  // the same test batches through the network in eval() and in train() (B shuffled samples
+     // at a time; the running statistics are not used afterwards)
+    mg::NoGradGuard no_grad;
+    mg::data::DataLoader loader(test_set, {.batch_size = B, .drop_last = true, .seed = seed});
+    double gap = 0;
+    int64_t batches = 0;
+    for (const mg::data::Batch& b : loader) {
+      net.eval();
+      const double acc_eval = accuracy(net(b.x), b.y);
+      net.train();
+      gap += accuracy(net(b.x), b.y) - acc_eval;
+      ++batches;
+    }
+    r.train_mode_gap = gap / static_cast<double>(batches);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace experiments::sweep

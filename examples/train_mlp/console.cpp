@@ -1,5 +1,7 @@
 #include "console.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include <unistd.h>
@@ -7,6 +9,18 @@
 #include <fmt/core.h>
 
 namespace train_mlp {
+
+std::string fit_number(double value, int width, int decimals) {
+  const std::string fixed = fmt::format("{:.{}f}", value, decimals);
+  const bool shows_nonzero = value == 0 || std::abs(value) >= std::pow(10.0, -decimals);
+  if (static_cast<int>(fixed.size()) <= width && shows_nonzero)
+    return fmt::format("{:>{}}", fixed, width);
+  // d.ddde+XX takes 6 characters besides the digits after the point (7 with a sign).
+  const bool three_digit_exponent =
+      std::abs(value) >= 1e100 || (value != 0 && std::abs(value) < 1e-99);
+  const int digits = std::max(0, width - 6 - (value < 0 ? 1 : 0) - (three_digit_exponent ? 1 : 0));
+  return fmt::format("{:>{}.{}e}", value, width, digits);
+}
 
 Console::Console(bool interactive, bool brief) : interactive_(interactive), brief_(brief) {}
 
@@ -24,16 +38,17 @@ void Console::line(const std::string& text) const {
 }
 
 void Console::table_header() const {
-  fmt::print("{:>6}  {:>8}  {:>9}  {:>8}  {:>9}  {:>7}\n", "epoch", "loss", "train acc", "test acc",
+  fmt::print("{:>6}  {:>9}  {:>9}  {:>8}  {:>9}  {:>8}\n", "epoch", "loss", "train acc", "test acc",
              "lr", "time");
-  fmt::print("{:>6}  {:>8}  {:>9}  {:>8}  {:>9}  {:>7}\n", "-----", "------", "---------",
+  fmt::print("{:>6}  {:>9}  {:>9}  {:>8}  {:>9}  {:>8}\n", "-----", "------", "---------",
              "--------", "-------", "-----");
 }
 
 void Console::table_row(const EpochMetrics& m) {
   clear_progress();
-  fmt::print("{:>6}  {:>8.4f}  {:>8.1f}%  {:>7.1f}%  {:>9.5f}  {:>6.3f}s\n", m.epoch, m.train_loss,
-             100 * m.train_acc, 100 * m.test_acc, m.lr, m.seconds);
+  fmt::print("{:>6}  {}  {:>8.1f}%  {:>7.1f}%  {}  {}s\n", m.epoch, fit_number(m.train_loss, 9, 4),
+             100 * m.train_acc, 100 * m.test_acc, fit_number(m.lr, 9, 5),
+             fit_number(m.seconds, 7, 4));
   std::fflush(stdout);
 }
 

@@ -10,6 +10,11 @@
 
 namespace train_mlp {
 
+// `value` in at most `width` characters, right-aligned: fixed-point with `decimals` digits when
+// that fits and shows a nonzero value as nonzero ("0.4123"), scientific otherwise ("1.125e+10",
+// "3.0e-07"), so the table stays aligned for any value.
+std::string fit_number(double value, int width, int decimals);
+
 class Console {
  public:
   // interactive: draw the progress bar (true when stdout is a terminal); brief: no notes.

@@ -2,9 +2,10 @@
 #include "flags.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 namespace train_mlp {
@@ -40,18 +41,43 @@ CLI::Validator number_in(double lo, double hi, bool open_low = false) {
       range);
 }
 
-// A check for an unsigned flag: decimal digits only. CLI11 converts with strtoull, which would
-// take "-1" as 18446744073709551615 and "010" as octal 8; leading zeros are dropped here, so
-// "010" means 10.
+// A check for an unsigned 64-bit flag: decimal digits only, at most 2^64 - 1. CLI11 converts
+// with strtoull, which would take "-1" as 18446744073709551615, "010" as octal 8 and clamp
+// anything larger than 2^64 - 1 to it; leading zeros are dropped here, so "010" means 10.
 CLI::Validator unsigned_integer() {
   return CLI::Validator(
       [](std::string& text) {
         if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
           return fmt::format("Value {} is not a non-negative integer", text);
         text.erase(0, std::min(text.find_first_not_of('0'), text.size() - 1));
+        const std::string max = "18446744073709551615";  // 2^64 - 1
+        if (text.size() > max.size() || (text.size() == max.size() && text > max))
+          return fmt::format("Value {} is above the largest seed, 2^64 - 1 = {}", text, max);
         return std::string();
       },
       "UINT");
+}
+
+// --out must not replace a previous run's files by accident: a folder holding one is refused
+// unless --force says so, or the run resumes from the checkpoint in that very folder.
+void check_out_folder(const Config& c) {
+  namespace fs = std::filesystem;
+  if (c.out.empty() || c.force || !fs::is_directory(c.out)) return;
+  std::string found;
+  for (const char* file : {"model.safetensors", "metrics.csv", "training_state.safetensors"})
+    if (fs::exists(fs::path(c.out) / file)) found = file;
+  if (found.empty()) return;
+  std::error_code error;
+  if (!c.resume.empty() &&
+      fs::equivalent(fs::path(c.resume).parent_path().empty() ? fs::path(".")
+                                                              : fs::path(c.resume).parent_path(),
+                     c.out, error)) {
+    return;
+  }
+  throw CLI::ValidationError(
+      "--out", fmt::format("{} holds a previous run ({}); choose another folder, continue it "
+                           "with --resume {}, or replace it with --force",
+                           c.out, found, (fs::path(c.out) / "model.safetensors").string()));
 }
 
 }  // namespace
@@ -63,8 +89,63 @@ double default_noise(const std::string& dataset) {
   return 0.04;  // spirals: the arms are 1/(3 classes) apart along a ray
 }
 
+int64_t training_points(int64_t samples, int64_t classes, double test_fraction) {
+  int64_t train = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const int64_t n_c = samples / classes + (c < samples % classes ? 1 : 0);
+    train += n_c - std::llround(test_fraction * static_cast<double>(n_c));
+  }
+  return train;
+}
+
 double Config::noise_or_default() const {
   return noise ? *noise : default_noise(dataset);
+}
+
+std::map<std::string, std::string> run_config(const Config& c) {
+  return {{"--dataset", c.dataset},
+          {"--samples", std::to_string(c.samples)},
+          {"--noise", fmt::format("{}", c.noise_or_default())},
+          {"--classes", std::to_string(c.classes)},
+          {"--hidden", fmt::format("{}", fmt::join(c.hidden, ","))},
+          {"--no-bn", c.batchnorm ? "false" : "true"},
+          {"--batch-size", std::to_string(c.batch_size)},
+          {"--lr", fmt::format("{}", c.lr)},
+          {"--momentum", fmt::format("{}", c.momentum)},
+          {"--weight-decay", fmt::format("{}", c.weight_decay)},
+          {"--schedule", c.schedule},
+          {"--seed", std::to_string(c.seed)}};
+}
+
+void apply_run_config(Config& c, const std::map<std::string, std::string>& config) {
+  auto value = [&](const std::string& flag) -> const std::string& {
+    auto it = config.find(flag);
+    if (it == config.end())
+      throw std::runtime_error(fmt::format("the checkpoint's configuration has no {}", flag));
+    return it->second;
+  };
+  try {
+    c.dataset = value("--dataset");
+    c.samples = std::stoll(value("--samples"));
+    c.noise = std::stod(value("--noise"));
+    c.classes = std::stoll(value("--classes"));
+    c.hidden.clear();
+    for (std::size_t pos = 0; pos < value("--hidden").size();) {
+      const std::string& text = value("--hidden");
+      const std::size_t comma = std::min(text.find(',', pos), text.size());
+      c.hidden.push_back(std::stoll(text.substr(pos, comma - pos)));
+      pos = comma + 1;
+    }
+    c.batchnorm = value("--no-bn") != "true";
+    c.batch_size = std::stoll(value("--batch-size"));
+    c.lr = std::stod(value("--lr"));
+    c.momentum = std::stod(value("--momentum"));
+    c.weight_decay = std::stod(value("--weight-decay"));
+    c.schedule = value("--schedule");
+    c.seed = std::stoull(value("--seed"));
+  } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range
+    throw std::runtime_error("the checkpoint's configuration holds a value that is not a number");
+  }
 }
 
 ParseResult parse_flags(int argc, char** argv) {
@@ -129,10 +210,13 @@ ParseResult parse_flags(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--out", c.out, "Output folder [default: runs/<dataset>-<YYYYmmdd-HHMMSS>]");
-  CLI::Option* resume = app.add_option("--resume", c.resume,
-                                       "Continue training from this checkpoint (model weights "
-                                       "and epoch; the momentum starts afresh)")
-                            ->check(CLI::ExistingFile);
+  app.add_flag("--force", c.force,
+               "Let --out name a folder holding a previous run, and replace it");
+  CLI::Option* resume =
+      app.add_option("--resume", c.resume,
+                     "Continue training from this checkpoint (model weights and epoch; the "
+                     "momentum starts afresh)")
+          ->check(CLI::ExistingFile);
   CLI::Option* eval_only = app.add_option("--eval-only", c.eval_only,
                                           "Evaluate this checkpoint on the test set; no training")
                                ->check(CLI::ExistingFile);
@@ -147,6 +231,8 @@ ParseResult parse_flags(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    for (const CLI::Option* option : app.get_options())
+      if (option->count() > 0) c.given.insert(option->get_name());
     c.batchnorm = !no_bn_flag;
     if (noise_opt->count() > 0) c.noise = noise;
     // Checks between flags, with the same "what was expected, what came" messages.
@@ -164,13 +250,13 @@ ParseResult parse_flags(int argc, char** argv) {
           "--samples", fmt::format("expected at least 4 per class ({} for {} classes), got {}",
                                    4 * c.classes, c.classes, c.samples));
     }
-    const auto train_size =
-        c.samples - static_cast<int64_t>(static_cast<double>(c.samples) * c.test_fraction + 0.5);
+    const int64_t train_size = training_points(c.samples, c.classes, c.test_fraction);
     if (c.batch_size > train_size) {
       throw CLI::ValidationError("--batch-size",
                                  fmt::format("expected at most the {} training samples, got {}",
                                              train_size, c.batch_size));
     }
+    check_out_folder(c);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints the help, or the error and a hint
     result.exit_code = code == 0 ? 0 : 2;

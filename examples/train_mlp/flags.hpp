@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,13 +30,15 @@ struct Config {
   uint64_t seed = 0;
   int threads = 1;
   // ---- modes and outputs ----
-  std::string out;        // empty: runs/<dataset>-<YYYYmmdd-HHMMSS>
-  std::string resume;     // a checkpoint to continue training from
+  std::string out;        // empty: runs/<dataset>-<YYYYmmdd-HHMMSS> (--eval-only: no files)
+  bool force = false;     // --force: --out may hold a previous run, whose files are replaced
+  std::string resume;     // a checkpoint (model file) to continue training from
   std::string eval_only;  // a checkpoint to evaluate, no training
   bool compare_bn = false;
   bool detect_anomaly = false;
-  bool quiet_notes = false;  // --brief: no explanations, just the table (tests)
-  std::string command_line;  // argv as typed, for command.txt
+  bool quiet_notes = false;     // --brief: no explanations, just the table (tests)
+  std::string command_line;     // argv as typed, for command.txt
+  std::set<std::string> given;  // the flags given on the command line ("--lr"), not defaulted
 
   double noise_or_default() const;
 };
@@ -42,6 +46,20 @@ struct Config {
 // The noise each data set gets when --noise is not given: low enough that a small MLP can
 // separate the classes almost perfectly, high enough that the points do not sit on curves.
 double default_noise(const std::string& dataset);
+
+// The points train_test_split puts in the training set: it holds out round(test_fraction * n_c)
+// of each class's n_c points, and the generators give each class samples / classes points (the
+// first samples % classes classes one more).
+int64_t training_points(int64_t samples, int64_t classes, double test_fraction);
+
+// The flags that define a run, as the text a command line gives them: {"--dataset", "moons"},
+// {"--hidden", "64,64"}, {"--no-bn", "false"}, ... A checkpoint saves them; a resume takes them
+// back with apply_run_config, and a flag given with another value is an error. The others
+// (kChangeableOnResume) may differ.
+std::map<std::string, std::string> run_config(const Config& c);
+void apply_run_config(Config& c, const std::map<std::string, std::string>& config);
+inline constexpr const char* kChangeableOnResume =
+    "--epochs, --out, --force, --threads, --detect-anomaly, --brief";
 
 // Parses argv. Returns the config, or the process exit code when the program should stop here:
 // 0 after --help, 2 after a bad flag (CLI11 has printed what was wrong).

@@ -13,9 +13,10 @@
 
 #include <minigrad/minigrad.hpp>
 
+#include "common/mlp.hpp"
+#include "common/training.hpp"
 #include "console.hpp"
 #include "flags.hpp"
-#include "model.hpp"
 #include "plots.hpp"
 #include "run_files.hpp"
 #include "trainer.hpp"
@@ -47,8 +48,17 @@ void print_setup(const Config& c, const Split& data, const Console& console) {
       c.threads == 1 ? "" : "s"));
 }
 
+// The network of the flags (or of a checkpoint): 2 inputs, the hidden widths, the classes.
+examples::MlpSpec mlp_spec(const std::vector<int64_t>& hidden, int64_t classes, bool batchnorm) {
+  return {.inputs = 2,
+          .hidden = hidden,
+          .classes = classes,
+          .norm = batchnorm ? examples::Norm::batch : examples::Norm::none};
+}
+
 void print_model(const Config& c, mg::nn::Sequential& net, bool batchnorm, const Console& console) {
-  console.note(fmt::format("Model: {}.", describe_mlp(net, c.hidden, batchnorm)));
+  console.note(fmt::format("Model: {}.",
+                           examples::describe_mlp(mlp_spec(c.hidden, c.classes, batchnorm), net)));
 }
 
 void print_columns(const Console& console) {
@@ -88,7 +98,7 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
   Config run = c;
   run.hidden = hidden;
   mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = make_mlp(2, hidden, c.classes, batchnorm, gen);
+  mg::nn::Sequential net = examples::make_mlp(mlp_spec(hidden, c.classes, batchnorm), gen);
   if (resumed) {
     mg::load(net, c.resume);
     console.line(fmt::format("Resuming from {} at epoch {} (momentum starts afresh).", c.resume,
@@ -120,7 +130,7 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
   for (bool batchnorm : {true, false}) {
     console.line(batchnorm ? "[1/2] With BatchNorm" : "\n[2/2] Without BatchNorm");
     mg::Generator gen = weights_generator(c.seed);
-    mg::nn::Sequential net = make_mlp(2, c.hidden, c.classes, batchnorm, gen);
+    mg::nn::Sequential net = examples::make_mlp(mlp_spec(c.hidden, c.classes, batchnorm), gen);
     print_model(c, net, batchnorm, console);
     console.table_header();
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
@@ -180,12 +190,13 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
 int run_eval_only(const Config& c, const Split& data, const fs::path& dir, Console& console) {
   const CheckpointInfo info = read_checkpoint_info(c.eval_only);
   mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = make_mlp(2, info.hidden, info.classes, info.batchnorm, gen);
+  const examples::MlpSpec spec = mlp_spec(info.hidden, info.classes, info.batchnorm);
+  mg::nn::Sequential net = examples::make_mlp(spec, gen);
   mg::load(net, c.eval_only);
-  const Evaluation train = evaluate(net, data.train), test = evaluate(net, data.test);
+  const examples::Evaluation train = examples::evaluate(net, data.train),
+                             test = examples::evaluate(net, data.test);
   console.line(fmt::format("{} ({}, trained {} epochs on {}):", c.eval_only,
-                           describe_mlp(net, info.hidden, info.batchnorm), info.epoch,
-                           info.dataset));
+                           examples::describe_mlp(spec, net), info.epoch, info.dataset));
   console.line(fmt::format("  train: loss {:.4f}, accuracy {:.1f}% ({} points)", train.loss,
                            100 * train.accuracy, data.train.size()));
   console.line(fmt::format("  test:  loss {:.4f}, accuracy {:.1f}% ({} points)", test.loss,

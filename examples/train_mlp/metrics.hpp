@@ -15,7 +15,7 @@ struct EpochMetrics {
   double test_loss = 0;   // mean cross-entropy on the test set, in eval mode
   double test_acc = 0;    // accuracy on the test set, in eval mode
   double lr = 0;          // the learning rate this epoch's steps used
-  double seconds = 0;     // wall-clock time of the epoch (training + evaluation)
+  double seconds = 0;     // wall-clock time of the epoch: its steps, the evaluation, the checkpoint
 };
 
 // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc,lr with fixed precision. It holds
@@ -23,6 +23,11 @@ struct EpochMetrics {
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochMetrics>& rows);
 // timing.csv: epoch,seconds (the part of the history that differs from run to run).
 void write_timing_csv(const std::filesystem::path& path, const std::vector<EpochMetrics>& rows);
+
+// The rows of folder/metrics.csv (and the seconds of folder/timing.csv) up to epoch `last`, as
+// written by the functions above: a resumed run continues the history of the one it resumes.
+// Empty when there is no metrics.csv; std::runtime_error naming the file for a malformed one.
+std::vector<EpochMetrics> read_history(const std::filesystem::path& folder, int64_t last);
 
 // The first epoch whose test accuracy reaches `threshold`, if any.
 std::optional<int64_t> epochs_to_reach(const std::vector<EpochMetrics>& rows, double threshold);

@@ -5,10 +5,11 @@
 
 #include <fmt/format.h>
 
-#include "model.hpp"
-#include "svg.hpp"
+#include "common/plot.hpp"
+#include "common/training.hpp"
 
 namespace train_mlp {
+using examples::Series;
 namespace {
 
 const char* const kBlue = "#1f77b4";
@@ -33,37 +34,56 @@ std::vector<double> epochs(const std::vector<EpochMetrics>& h) {
   return v;
 }
 
+// Loss curves on a log axis when they span decades (a diverging run, or one whose loss falls by
+// orders of magnitude); epochs on whole-number ticks.
+examples::ChartOptions loss_chart(const std::string& title, const std::vector<Series>& curves) {
+  std::vector<double> values;
+  for (const Series& s : curves) values.insert(values.end(), s.y.begin(), s.y.end());
+  const bool log = examples::spans_decades(values);
+  return {.title = title,
+          .x_label = "epoch",
+          .y_label = log ? "loss (log scale)" : "loss",
+          .log_y = log,
+          .integer_x = true};
+}
+
+examples::ChartOptions accuracy_chart(const std::string& title) {
+  return {.title = title, .x_label = "epoch", .y_label = "accuracy (%)", .integer_x = true};
+}
+
 }  // namespace
 
 void write_loss_svg(const std::filesystem::path& path, const std::vector<EpochMetrics>& history,
                     const std::string& title) {
-  Svg svg(960, 380);
+  examples::Svg svg(960, 380);
   svg.text(480, 20, title, 15, "middle", "font-weight=\"bold\"");
   const std::vector<double> x = epochs(history);
-  line_chart(svg, 0, 30, 480, 350, {"Loss (cross-entropy)", "epoch", "loss"},
-             {{"train (batch mean)", x, column(history, &EpochMetrics::train_loss), kBlue, false},
-              {"test", x, column(history, &EpochMetrics::test_loss), kOrange, false}});
-  line_chart(svg, 480, 30, 480, 350, {"Accuracy", "epoch", "accuracy (%)"},
-             {{"train", x, column(history, &EpochMetrics::train_acc, 100), kBlue, false},
-              {"test", x, column(history, &EpochMetrics::test_acc, 100), kOrange, false}});
+  const std::vector<Series> loss = {
+      {"train (batch mean)", x, column(history, &EpochMetrics::train_loss), kBlue},
+      {"test", x, column(history, &EpochMetrics::test_loss), kOrange}};
+  examples::line_chart(svg, 0, 30, 480, 350, loss_chart("Loss (cross-entropy)", loss), loss);
+  examples::line_chart(svg, 480, 30, 480, 350, accuracy_chart("Accuracy"),
+                       {{"train", x, column(history, &EpochMetrics::train_acc, 100), kBlue},
+                        {"test", x, column(history, &EpochMetrics::test_acc, 100), kOrange}});
   svg.save(path);
 }
 
 void write_compare_svg(const std::filesystem::path& path, const std::vector<EpochMetrics>& with_bn,
                        const std::vector<EpochMetrics>& without_bn, const std::string& title) {
-  Svg svg(960, 380);
+  examples::Svg svg(960, 380);
   svg.text(480, 20, title, 15, "middle", "font-weight=\"bold\"");
   const std::vector<double> xb = epochs(with_bn), xn = epochs(without_bn);
-  line_chart(
-      svg, 0, 30, 480, 350, {"Loss: solid = train, dashed = test", "epoch", "loss"},
-      {{"BatchNorm, train", xb, column(with_bn, &EpochMetrics::train_loss), kBlue, false},
-       {"BatchNorm, test", xb, column(with_bn, &EpochMetrics::test_loss), kBlue, true},
-       {"no BatchNorm, train", xn, column(without_bn, &EpochMetrics::train_loss), kOrange, false},
-       {"no BatchNorm, test", xn, column(without_bn, &EpochMetrics::test_loss), kOrange, true}});
-  line_chart(
-      svg, 480, 30, 480, 350, {"Test accuracy", "epoch", "accuracy (%)"},
-      {{"BatchNorm", xb, column(with_bn, &EpochMetrics::test_acc, 100), kBlue, false},
-       {"no BatchNorm", xn, column(without_bn, &EpochMetrics::test_acc, 100), kOrange, false}});
+  const std::vector<Series> loss = {
+      {"BatchNorm, train", xb, column(with_bn, &EpochMetrics::train_loss), kBlue},
+      {"BatchNorm, test", xb, column(with_bn, &EpochMetrics::test_loss), kBlue, true},
+      {"no BatchNorm, train", xn, column(without_bn, &EpochMetrics::train_loss), kOrange},
+      {"no BatchNorm, test", xn, column(without_bn, &EpochMetrics::test_loss), kOrange, true}};
+  examples::line_chart(svg, 0, 30, 480, 350, loss_chart("Loss: solid = train, dashed = test", loss),
+                       loss);
+  examples::line_chart(
+      svg, 480, 30, 480, 350, accuracy_chart("Test accuracy"),
+      {{"BatchNorm", xb, column(with_bn, &EpochMetrics::test_acc, 100), kBlue},
+       {"no BatchNorm", xn, column(without_bn, &EpochMetrics::test_acc, 100), kOrange}});
   svg.save(path);
 }
 
@@ -86,9 +106,9 @@ void write_boundary_svg(const std::filesystem::path& path, mg::nn::Sequential& n
       grid.data()[2 * (r * G + c) + 1] = hi - (hi - lo) * (static_cast<float>(r) + 0.5f) / G;
     }
   }
-  const std::vector<int64_t> label = predict(net, grid);  // (G*G)
+  const std::vector<int64_t> label = examples::predict(net, grid);  // (G*G)
 
-  Svg svg(size + 2 * left, size + top + 50);
+  examples::Svg svg(size + 2 * left, size + top + 50);
   svg.text(left + size / 2, 24, title, 15, "middle", "font-weight=\"bold\"");
   // One rectangle per run of equal cells in a row keeps the file small.
   for (int64_t r = 0; r < G; ++r) {

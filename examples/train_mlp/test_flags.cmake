@@ -59,4 +59,10 @@ refused("--eval-only ${missing}" "--eval-only: File does not exist: ${missing}")
 refused("--resume ${previous} --eval-only ${previous}" "--resume excludes --eval-only")
 refused("--out ${WORK_DIR}/a_file" "--out: expected a folder, got the file ${WORK_DIR}/a_file")
 refused("--epochs" "--epochs: 1 required INT:INT in [1 - 100000] missing")
+refused("--seed 18446744073709551616"
+        "--seed: Value 18446744073709551616 is above the largest seed, 2^64 - 1 = 18446744073709551615")
+# 4 points per class, 1 of each held out: 9 training points (not 12 - round(2.4) = 10).
+refused("--samples 12 --classes 3 --batch-size 10"
+        "--batch-size: expected at most the 9 training samples, got 10")
+refused("" "--out: ${WORK_DIR}/out holds a previous run (model.safetensors); choose another folder, continue it with --resume ${WORK_DIR}/out/model.safetensors, or replace it with --force")
 message(STATUS "train_mlp: ${count} bad flag values refused with exit code 2, --out untouched")

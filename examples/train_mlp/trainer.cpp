@@ -7,7 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "model.hpp"
+#include "common/mlp.hpp"
+#include "common/training.hpp"
 #include "plots.hpp"
 #include "run_files.hpp"
 
@@ -44,7 +45,7 @@ Split make_split(const Config& c) {
 RunResult train(const Config& c, const Split& data, mg::nn::Sequential& net, bool batchnorm,
                 int64_t start_epoch, const std::filesystem::path& dir, Console& console) {
   const Clock::time_point run_start = Clock::now();
-  mg::optim::SGD sgd(param_groups(net, c.weight_decay),
+  mg::optim::SGD sgd(examples::param_groups(net, c.weight_decay),
                      {.lr = c.lr, .momentum = c.momentum, .weight_decay = c.weight_decay});
   std::unique_ptr<mg::optim::LRScheduler> schedule = make_schedule(c, sgd);
   for (int64_t e = 0; e < start_epoch && schedule; ++e) schedule->step();  // a resumed run's lr
@@ -61,49 +62,48 @@ RunResult train(const Config& c, const Split& data, mg::nn::Sequential& net, boo
   for (int64_t epoch = start_epoch + 1; epoch <= c.epochs && !result.stopped; ++epoch) {
     const Clock::time_point epoch_start = Clock::now();
     EpochMetrics m{.epoch = epoch, .lr = sgd.lr(0)};
-    net.train();
-    double loss_sum = 0;
-    int64_t step = 0;
-    for (const mg::data::Batch& batch : loader) {
-      ++step;
-      // Where training stops, if it must: the last checkpoint is the previous epoch's.
-      auto stop = [&](const std::string& what) {
-        result.stopped = true;
-        result.stop_message = fmt::format(
-            "Training stopped at epoch {}, step {}/{}: {}. {}", epoch, step, steps, what,
-            epoch > 1 ? fmt::format("The last good checkpoint is {} (epoch {}).",
-                                    checkpoint.string(), epoch - 1)
-                      : std::string("No checkpoint was written (no epoch finished)."));
-      };
-      try {
-        // Anomaly mode covers the training step only: evaluation and plots of a network that
-        // has gone bad should still be written.
-        std::optional<mg::DetectAnomalyGuard> anomaly;
-        if (c.detect_anomaly) anomaly.emplace();
-        sgd.zero_grad();
-        const mg::Tensor logits = net(batch.x);  // (B, K)
-        const mg::Tensor loss = mg::nn::cross_entropy(logits, std::span<const int64_t>(batch.y));
-        const double value = loss.item();
-        if (!std::isfinite(value)) {
-          stop(fmt::format("the loss is {} (try a smaller --lr)",
-                           std::isnan(value) ? "NaN" : "Inf"));
-          break;
-        }
-        if (epoch == start_epoch + 1 && step == 1) write_graph_dot(dir / "graph.dot", loss);
-        loss.backward();
-        sgd.step();
-        loss_sum += value;
-        console.progress(epoch, c.epochs, step, steps, loss_sum / static_cast<double>(step));
-      } catch (const mg::AnomalyError& e) {
-        stop(fmt::format("anomaly detection found a NaN/Inf: {}", e.what()));
-        break;
+    // Where training stops, if it must: the last checkpoint is the previous epoch's.
+    int64_t step = 0, done = 0;  // the step that is running, the steps finished
+    auto stop = [&](const std::string& what) {
+      result.stopped = true;
+      result.stop_message =
+          fmt::format("Training stopped at epoch {}, step {}/{}: {}. {}", epoch, step, steps, what,
+                      epoch > 1 ? fmt::format("The last good checkpoint is {} (epoch {}).",
+                                              checkpoint.string(), epoch - 1)
+                                : std::string("No checkpoint was written (no epoch finished)."));
+    };
+    examples::EpochHooks hooks;
+    hooks.before_backward = [&](const mg::Tensor& loss, int64_t at) {
+      step = at;
+      const double value = loss.item();
+      if (!std::isfinite(value)) {
+        stop(fmt::format("the loss is {} (try a smaller --lr)", std::isnan(value) ? "NaN" : "Inf"));
+        return false;
       }
+      if (epoch == start_epoch + 1 && step == 1) write_graph_dot(dir / "graph.dot", loss);
+      return true;
+    };
+    hooks.after_step = [&](int64_t at, double mean_loss) {
+      done = at;
+      console.progress(epoch, c.epochs, at, steps, mean_loss);
+      return true;
+    };
+    examples::EpochResult trained;
+    try {
+      // Anomaly mode covers the training steps only: evaluation and plots of a network that
+      // has gone bad should still be written.
+      std::optional<mg::DetectAnomalyGuard> anomaly;
+      if (c.detect_anomaly) anomaly.emplace();
+      trained = examples::train_epoch(net, loader, sgd, hooks);
+    } catch (const mg::AnomalyError& e) {
+      step = done + 1;  // the forward or the backward of the next step failed
+      stop(fmt::format("anomaly detection found a NaN/Inf: {}", e.what()));
     }
     if (result.stopped) break;
     if (schedule) schedule->step();
-    m.train_loss = loss_sum / static_cast<double>(steps);
-    m.train_acc = evaluate(net, data.train).accuracy;
-    const Evaluation test = evaluate(net, data.test);
+    m.train_loss = trained.mean_loss();
+    m.train_acc = examples::evaluate(net, data.train).accuracy;
+    const examples::Evaluation test = examples::evaluate(net, data.test);
     m.test_loss = test.loss;
     m.test_acc = test.accuracy;
     m.seconds = seconds_since(epoch_start);

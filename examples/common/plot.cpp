@@ -1,4 +1,4 @@
-#include "svg.hpp"
+#include "common/plot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-namespace train_mlp {
+namespace examples {
 namespace {
 
 std::string escape(const std::string& s) {
@@ -90,7 +90,7 @@ void Svg::save(const std::filesystem::path& path) const {
   if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
-std::vector<double> nice_ticks(double lo, double hi, int target_count) {
+std::vector<double> nice_ticks(double lo, double hi, int target_count, bool integer_only) {
   if (!(hi > lo)) return {lo};
   const double raw = (hi - lo) / target_count;
   const double power = std::pow(10.0, std::floor(std::log10(raw)));
@@ -99,68 +99,116 @@ std::vector<double> nice_ticks(double lo, double hi, int target_count) {
     step = m * power;
     if (step >= raw) break;
   }
+  if (integer_only) step = std::max(step, 1.0);
   std::vector<double> ticks;
   for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
     ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
   return ticks;
 }
 
-void line_chart(Svg& svg, double x, double y, double w, double h, const ChartLabels& labels,
+bool spans_decades(const std::vector<double>& values) {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (double v : values) {
+    if (!std::isfinite(v) || v <= 0) continue;
+    lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+  return hi > 100 * lo;
+}
+
+namespace {
+
+// One axis of a chart. lo and hi are in axis units (log10 of the value on a log axis); ticks
+// are values.
+struct Axis {
+  bool log = false;
+  double lo = 0, hi = 1;
+  std::vector<double> ticks;
+
+  bool shows(double v) const { return std::isfinite(v) && (!log || v > 0); }
+  // Where v sits between the axis ends: 0 at lo, 1 at hi.
+  double fraction(double v) const { return ((log ? std::log10(v) : v) - lo) / (hi - lo); }
+};
+
+// An axis covering `values` (those it shows). A log axis runs between whole powers of ten with
+// a tick on each (every second one, and so on, past 8 decades). A linear axis gets nice_ticks;
+// with widen its ends move out to whole ticks, so no curve runs along the frame between two.
+Axis make_axis(const std::vector<double>& values, bool log, bool integer_only, bool widen) {
+  Axis a{.log = log};
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (double v : values) {
+    if (!a.shows(v)) continue;
+    const double t = log ? std::log10(v) : v;
+    lo = std::min(lo, t), hi = std::max(hi, t);
+  }
+  if (!std::isfinite(lo)) lo = 0, hi = 1;  // nothing to draw
+  if (log) {
+    lo = std::floor(lo), hi = std::max(std::ceil(hi), std::floor(lo) + 1);
+    const double step = std::max(1.0, std::ceil((hi - lo) / 8));
+    for (double e = lo; e <= hi + 1e-9; e += step) a.ticks.push_back(std::pow(10.0, e));
+    a.lo = lo, a.hi = hi;
+    return a;
+  }
+  if (hi == lo) hi = lo + 1;
+  a.ticks = nice_ticks(lo, hi, 5, integer_only);
+  if (widen && a.ticks.size() > 1) {
+    const double step = a.ticks[1] - a.ticks[0];
+    if (a.ticks.front() > lo) a.ticks.insert(a.ticks.begin(), a.ticks.front() - step);
+    if (a.ticks.back() < hi) a.ticks.push_back(a.ticks.back() + step);
+    lo = a.ticks.front(), hi = a.ticks.back();
+  }
+  a.lo = lo, a.hi = hi;
+  return a;
+}
+
+}  // namespace
+
+void line_chart(Svg& svg, double x, double y, double w, double h, const ChartOptions& options,
                 const std::vector<Series>& series) {
   // The plot area inside the box leaves room for the title, tick labels and axis labels.
   const double left = x + 55, top = y + 30, right = x + w - 12, bottom = y + h - 40;
-  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
+  std::vector<double> xs_all, ys_all;
   for (const Series& s : series) {
-    for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.y[i])) continue;
-      x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
-      y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
-    }
+    xs_all.insert(xs_all.end(), s.x.begin(), s.x.end());
+    ys_all.insert(ys_all.end(), s.y.begin(), s.y.end());
   }
-  if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;  // nothing to draw
-  if (x_hi == x_lo) x_hi = x_lo + 1;
-  if (y_hi == y_lo) y_hi = y_lo + 1;
-  const std::vector<double> x_ticks = nice_ticks(x_lo, x_hi);
-  // The y range is widened to whole ticks, so no curve runs along the frame between two ticks.
-  std::vector<double> y_ticks = nice_ticks(y_lo, y_hi);
-  if (y_ticks.size() > 1) {
-    const double step = y_ticks[1] - y_ticks[0];
-    if (y_ticks.front() > y_lo) y_ticks.insert(y_ticks.begin(), y_ticks.front() - step);
-    if (y_ticks.back() < y_hi) y_ticks.push_back(y_ticks.back() + step);
-    y_lo = y_ticks.front(), y_hi = y_ticks.back();
-  }
-  auto px = [&](double v) { return left + (v - x_lo) / (x_hi - x_lo) * (right - left); };
-  auto py = [&](double v) { return bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  const Axis ax = make_axis(xs_all, options.log_x, options.integer_x, false);
+  const Axis ay = make_axis(ys_all, options.log_y, false, true);
+  auto px = [&](double v) { return left + ax.fraction(v) * (right - left); };
+  auto py = [&](double v) { return bottom - ay.fraction(v) * (bottom - top); };
 
-  svg.text(x + w / 2, y + 18, labels.title, 14, "middle", "font-weight=\"bold\"");
-  for (double t : x_ticks) {
+  svg.text(x + w / 2, y + 18, options.title, 14, "middle", "font-weight=\"bold\"");
+  for (double t : ax.ticks) {
     svg.line(px(t), top, px(t), bottom, "#e5e5e5");
     svg.text(px(t), bottom + 15, tick_label(t), 11, "middle", "fill=\"#444\"");
   }
-  for (double t : y_ticks) {
+  for (double t : ay.ticks) {
     svg.line(left, py(t), right, py(t), "#e5e5e5");
     svg.text(left - 6, py(t) + 4, tick_label(t), 11, "end", "fill=\"#444\"");
   }
   svg.rect(left, top, right - left, bottom - top, "none", "stroke=\"#888\"");
-  svg.text((left + right) / 2, bottom + 32, labels.x_label, 12, "middle");
-  svg.text(x + 14, (top + bottom) / 2, labels.y_label, 12, "middle",
+  svg.text((left + right) / 2, bottom + 32, options.x_label, 12, "middle");
+  svg.text(x + 14, (top + bottom) / 2, options.y_label, 12, "middle",
            fmt::format("transform=\"rotate(-90 {:.1f} {:.1f})\"", x + 14, (top + bottom) / 2));
 
   std::vector<double> all_x, all_y;  // every plotted point, in pixels
+  std::size_t longest_label = 0;
   for (const Series& s : series) {
     std::vector<double> xs, ys;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.y[i])) continue;
+      if (!ax.shows(s.x[i]) || !ay.shows(s.y[i])) continue;
       xs.push_back(px(s.x[i]));
       ys.push_back(py(s.y[i]));
+      if (s.markers) svg.circle(xs.back(), ys.back(), 3, s.color);
     }
     svg.polyline(xs, ys, s.color, 2, s.dashed ? "stroke-dasharray=\"6 4\"" : "");
     all_x.insert(all_x.end(), xs.begin(), xs.end());
     all_y.insert(all_y.end(), ys.begin(), ys.end());
+    longest_label = std::max(longest_label, s.label.size());
   }
   // Legend: one row per series on a white backing, in whichever right-hand corner covers fewer
   // points of the curves.
-  const double row = 16, legend_w = 150, legend_h = row * static_cast<double>(series.size()) + 6;
+  const double row = 16, legend_h = row * static_cast<double>(series.size()) + 6;
+  const double legend_w = 44 + 6.2 * static_cast<double>(longest_label);
   const double lx = right - legend_w - 8;
   auto covered = [&](double ly) {
     int n = 0;
@@ -179,4 +227,17 @@ void line_chart(Svg& svg, double x, double y, double w, double h, const ChartLab
   }
 }
 
-}  // namespace train_mlp
+void write_line_plot(const std::filesystem::path& path, const ChartOptions& options,
+                     const std::vector<Series>& series) {
+  Svg svg(640, 400);
+  line_chart(svg, 0, 0, 640, 400, options, series);
+  svg.save(path);
+}
+
+std::string output_dir(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "experiments_out";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace examples
