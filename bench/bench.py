@@ -235,6 +235,40 @@ def print_table(args, results, saved, memory, notes):
               f"{tm['status']}, {tm['seconds']:.1f} s")
 
 
+def scaling_runs(args):
+    """The M network's step under `mpirun -np P bench_scaling` for P = 1, 2 (1 thread each)."""
+    exe = os.path.join(args.bin, "bench_scaling")
+    mpirun = "/usr/bin/mpirun"
+    if not (os.path.exists(exe) and os.path.exists(mpirun)):
+        return {}
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    out = {}
+    for P in (1, 2):
+        runs = []
+        for _ in range(args.rounds):
+            r = subprocess.run([mpirun, "-np", str(P), "--oversubscribe", exe], env=env,
+                               capture_output=True, text=True, check=True)
+            runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        out[P] = min(runs, key=lambda a: a["step_us"])  # the least disturbed round
+    return out
+
+
+def print_scaling(scaling):
+    if not scaling:
+        print("\nData-parallel scaling: n/a (no mpirun or no bench_scaling in this build)")
+        return
+    one, two = scaling[1], scaling[2]
+    print("\nData-parallel scaling, M network (784-512-512-10 with BatchNorm1d), batch "
+          f"{one['batch_per_process']:g} per process, 1 thread per process (bench_scaling):")
+    for P, a in sorted(scaling.items()):
+        print(f"  {P} process{'es' if P > 1 else '  '}: step {fmt_us(a['step_us'])}, "
+              f"all-reduce {fmt_us(a['allreduce_us'])} "
+              f"({100 * a['allreduce_us'] / a['step_us']:.0f}% of the step), "
+              f"{a['samples_per_s']:.0f} samples/s")
+    print(f"  throughput ratio 2 processes / 1: {two['samples_per_s'] / one['samples_per_s']:.2f}x "
+          f"(ideal 2x on 2 free cores)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True, help="the build's bench/ folder")
@@ -253,6 +287,7 @@ def main():
         print(f"bench: {len(cases(args))} cases x {len(args.threads)} thread counts x "
               f"{len(workers)} implementations x {args.rounds} rounds", file=sys.stderr)
         memory = memory_runs(args)
+        scaling = scaling_runs(args)
         results = measure(args, workers)
         saved = {}
         for case, shape in cases(args):
@@ -262,6 +297,7 @@ def main():
         for w in workers.values():
             w.close()
     print_table(args, results, saved, memory, notes)
+    print_scaling(scaling)
     print(f"\n(total {time.perf_counter() - t0:.0f} s; command: make bench)")
     if args.json:
         with open(args.json, "w") as f:
