@@ -29,7 +29,7 @@ OBJS := $(patsubst %.cpp,$(OUT)/obj/%.o,$(SRCS))
 # fmt, nlohmann/json and Eigen are header-only here; Emscripten's sysroot has none of them, so
 # their Debian headers are linked in under $(OUT)/sysinc.
 CXXFLAGS := -std=c++20 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -DFMT_HEADER_ONLY \
-            -I. -I$(OUT)/include -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
+            -I. -Iinclude -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
             -isystem /usr/include/eigen3 -Wall -Wno-unknown-pragmas
 LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sSINGLE_FILE=1 -sMODULARIZE=1 \
            -sEXPORT_NAME=createMinigrad -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web \
@@ -48,7 +48,7 @@ $(OUT)/web/%: playground/web/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(OUT)/obj/%.o: %.cpp $(OUT)/sysinc/.made $(OUT)/include/minigrad/minigrad.hpp
+$(OUT)/obj/%.o: %.cpp $(OUT)/sysinc/.made
 	@mkdir -p $(@D)
 	$(EMCC) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
@@ -57,10 +57,5 @@ $(OUT)/sysinc/.made:
 	ln -sfn /usr/include/fmt $(@D)/fmt
 	ln -sfn /usr/include/nlohmann $(@D)/nlohmann
 	touch $@
-
-# The umbrella header, where the CMake build puts it (<minigrad/minigrad.hpp>).
-$(OUT)/include/minigrad/minigrad.hpp: core/minigrad.hpp
-	@mkdir -p $(@D)
-	cp $< $@
 
 -include $(OBJS:.o=.d)
