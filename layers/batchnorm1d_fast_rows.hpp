@@ -5,8 +5,10 @@
 // b = a row (sample), c = a channel, i = an element's index in x.
 #pragma once
 
-#include <immintrin.h>
 #include <omp.h>
+#ifdef __AVX512F__
+#include <immintrin.h>  // non-temporal stores (write_run)
+#endif
 
 #include <algorithm>
 #include <array>
