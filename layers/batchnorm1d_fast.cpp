@@ -110,9 +110,10 @@ struct Normalise {
     }
   }
   void rows(const T* x, Layout s, int64_t b0, int64_t b1, T* y) const {
-    map_rows(s, b0, b1, [x, y, scale = scale, mu = mu, shift = shift](int64_t i, int64_t c) {
-      y[i] = scale[c] * (x[i] - mu[c]) + shift[c];
-    });
+    write_rows(s, b0, b1, y, stream_output(s, sizeof(T)),
+               [x, scale = scale, mu = mu, shift = shift](int64_t i, int64_t c) {
+                 return scale[c] * (x[i] - mu[c]) + shift[c];
+               });
   }
 };
 
@@ -207,9 +208,10 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
         dx[i] += a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];
       });
     } else {
-      map_rows(s, b0, b1, [x, dy, dx, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
-        dx[i] = a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];
-      });
+      write_rows(s, b0, b1, dx, stream_output(s, sizeof(T)),
+                 [x, dy, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
+                   return a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];
+                 });
     }
   });
 }

@@ -20,7 +20,9 @@
 //   - per-channel constants are computed once, so an element costs a subtract and a multiply-add;
 //   - large inputs split the rows over OpenMP threads, each with its own accumulators (small
 //     ones stay on one thread: starting threads costs more than the work);
-//   - no allocation: per-channel scratch is kept per thread between calls.
+//   - no allocation: per-channel scratch is kept per thread between calls;
+//   - outputs of 4 MiB and more (y, and dx when it is a fresh gradient) are written with
+//     non-temporal stores, which skip reading the lines they overwrite.
 //
 // Legend: N = batch, C = channels, L = length (1 for (N, C) input), n = N * L values per
 // channel. The statistics and sums handed back are double.

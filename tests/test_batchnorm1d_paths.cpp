@@ -2,8 +2,9 @@
 // the fast path of layers/batchnorm1d_fast.cpp, each forced with set_batchnorm1d_path, through the
 // whole layer (output, running statistics, gradients of x, weight and bias). Shapes reach every
 // branch of the fast path: rows of every channel, (N, C, L) runs, inputs large enough to be split
-// over threads; float and double, 1 and 2 threads, training and eval, affine or not, a fresh
-// gradient and one that accumulates into an existing .grad().
+// over threads, outputs written with non-temporal stores; float and double, 1 and 2 threads,
+// training and eval, affine or not, a fresh gradient and one that accumulates into an existing
+// .grad().
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -99,6 +100,10 @@ const std::vector<Shape> kShapes = {
     Shape{5, 3, 7},      // (N, C, L)
     Shape{64, 20, 300},  // (N, C, L), split over threads
     Shape{2, 1},         // the smallest batch with a variance
+    // Outputs of 4 MiB and more are written with non-temporal stores: rows whose starts are not
+    // 64-byte aligned (C = 257), and (N, C, L) runs of odd length.
+    Shape{4099, 257},
+    Shape{17, 7, 8821},
 };
 
 }  // namespace
