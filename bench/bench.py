@@ -230,11 +230,6 @@ def start_gemm_workers(args, openblas_core, notes):
         else:
             w.close()
     if blis:
-                blis[1].close()
-            blis = (a["gflops"], w, a["kernels"])
-        else:
-            w.close()
-    if blis:
         out[f"gemm blis {blis[2]}"] = blis[1]
         notes.append("BLIS kernel sets probed (1 thread):")
         notes += lines

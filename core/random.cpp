@@ -1,9 +1,11 @@
 #include "core/random.hpp"
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <string>
 
 #include "core/error.hpp"
 
@@ -25,6 +27,50 @@ uint64_t rotl(uint64_t x, int k) {
 
 Generator::Generator(uint64_t seed) {
   for (uint64_t& s : s_) s = splitmix64(seed);
+}
+
+std::array<uint64_t, 6> Generator::State::to_words() const {
+  return {s[0], s[1], s[2], s[3], has_spare ? 1u : 0u, std::bit_cast<uint64_t>(spare)};
+}
+
+Generator::State Generator::State::from_words(std::span<const uint64_t, 6> words) {
+  if (words[4] > 1) {
+    fail<std::invalid_argument>("Generator: expected has_spare 0 or 1 in word 4, got {}", words[4]);
+  }
+  State state{
+      {words[0], words[1], words[2], words[3]}, words[4] == 1, std::bit_cast<double>(words[5])};
+  if (state.s == std::array<uint64_t, 4>{}) {
+    fail<std::invalid_argument>("Generator: expected a state with a nonzero word, got all zeros");
+  }
+  return state;
+}
+
+void Generator::set_state(const State& state) {
+  if (state.s == std::array<uint64_t, 4>{}) {
+    fail<std::invalid_argument>("Generator: expected a state with a nonzero word, got all zeros");
+  }
+  s_ = state.s;
+  has_spare_ = state.has_spare;
+  spare_ = state.spare;
+}
+
+NamedState Generator::state_dict() const {
+  NamedState state;
+  for (int i = 0; i < 4; ++i)
+    state.integers["s." + std::to_string(i)] = std::bit_cast<int64_t>(s_[i]);
+  state.integers["has_spare"] = has_spare_ ? 1 : 0;
+  state.reals["spare"] = spare_;
+  return state;
+}
+
+void Generator::load_state_dict(const NamedState& state) {
+  state.require_keys("Generator", {"s.0", "s.1", "s.2", "s.3", "has_spare", "spare"});
+  std::array<uint64_t, 6> words;
+  for (int i = 0; i < 4; ++i)
+    words[i] = std::bit_cast<uint64_t>(state.integer("Generator", "s." + std::to_string(i)));
+  words[4] = std::bit_cast<uint64_t>(state.integer("Generator", "has_spare"));
+  words[5] = std::bit_cast<uint64_t>(state.real("Generator", "spare"));
+  set_state(State::from_words(words));
 }
 
 uint64_t Generator::next_u64() {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/random.hpp"
+
 namespace mg::nn {
 namespace {
 
@@ -32,23 +34,48 @@ class BufferSnapshot {
   std::vector<int64_t> counts_;
 };
 
+// The state of every generator the module draws from (Dropout's mask), so that every
+// evaluation draws the same numbers. A generator shared by several layers is saved once.
+class GeneratorSnapshot {
+ public:
+  explicit GeneratorSnapshot(BasicModule<double>& module) {
+    for (const auto& [name, gen] : module.named_generators()) {
+      if (std::find(generators_.begin(), generators_.end(), gen) != generators_.end()) continue;
+      generators_.push_back(gen);
+      states_.push_back(gen->state());
+    }
+  }
+  void restore() {
+    for (size_t i = 0; i < generators_.size(); ++i) generators_[i]->set_state(states_[i]);
+  }
+
+ private:
+  std::vector<Generator*> generators_;
+  std::vector<Generator::State> states_;
+};
+
 }  // namespace
 
 GradcheckResult gradcheck_module(BasicModule<double>& module, const TensorD& input,
                                  const GradcheckOptions& options) {
   BufferSnapshot snapshot(module);
+  GeneratorSnapshot generators(module);
+  auto restore = [&] {
+    snapshot.restore();
+    generators.restore();
+  };
   auto f = [&](const std::vector<TensorD>& in) {
-    snapshot.restore();  // every evaluation sees the same state
+    restore();  // every evaluation sees the same state and draws the same mask
     return module.forward(in[0]);
   };
   GradcheckOptions plain = options;
   plain.state.clear();
   try {
     GradcheckResult result = gradcheck(f, {input}, module.named_parameters(), plain);
-    snapshot.restore();
+    restore();
     return result;
   } catch (...) {
-    snapshot.restore();
+    restore();
     throw;
   }
 }

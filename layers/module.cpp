@@ -55,6 +55,15 @@ std::vector<BufferRef<T>> BasicModule<T>::named_buffers() {
 }
 
 template <typename T>
+std::vector<std::pair<std::string, Generator*>> BasicModule<T>::named_generators() {
+  std::vector<std::pair<std::string, Generator*>> out;
+  walk(*this, "", [&](BasicModule& m, const std::string& prefix) {
+    for (auto& [name, gen] : m.own_generators()) out.emplace_back(join(prefix, name), gen);
+  });
+  return out;
+}
+
+template <typename T>
 StateDict<T> BasicModule<T>::state_dict() {
   StateDict<T> out;
   walk(*this, "", [&](BasicModule& m, const std::string& prefix) {

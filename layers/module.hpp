@@ -5,6 +5,7 @@
 //   own_parameters()  its trainable tensors, by name       {"weight", w}, {"bias", b}
 //   own_buffers()     its non-trainable state, by name     {"running_mean", ...}, counters
 //   children()        its sub-modules, by name             {"0", &first}, {"1", &second}
+//   own_generators()  the generators its forward draws from {"generator", &gen} (Dropout)
 // and the base class derives the rest (recursion, dotted names, modes, state_dict) from those.
 // Names follow PyTorch, so a state_dict maps one to one onto a PyTorch model's.
 #pragma once
@@ -57,6 +58,9 @@ class BasicModule {
   virtual NamedTensors<T> own_parameters() { return {}; }
   virtual std::vector<BufferRef<T>> own_buffers() { return {}; }
   virtual std::vector<std::pair<std::string, BasicModule*>> children() { return {}; }
+  // A stochastic layer's generators, so that gradcheck_module can replay its randomness and a
+  // training state can save it. Not owned: several layers may share one (default_generator()).
+  virtual std::vector<std::pair<std::string, Generator*>> own_generators() { return {}; }
 
   // ---- derived by the base class ----
   // This module's and its children's parameters, with dotted names ("0.weight", "1.bias"). A
@@ -64,6 +68,8 @@ class BasicModule {
   NamedTensors<T> named_parameters();
   std::vector<BasicTensor<T>> parameters();
   std::vector<BufferRef<T>> named_buffers();  // dotted names, recursive, each buffer once
+  // Dotted names, recursive; a generator shared by several layers appears once per layer.
+  std::vector<std::pair<std::string, Generator*>> named_generators();
   // Parameters then buffers, module by module, in PyTorch's order and with its key names. A
   // shared tensor appears under each of its names, as in PyTorch.
   StateDict<T> state_dict();

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "core/autograd.hpp"
 #include "core/error.hpp"
 
@@ -27,67 +29,16 @@ void check_options(const SGDOptions& o) {
   }
 }
 
-std::vector<ParamGroup> one_group(std::vector<Tensor> params) {
-  if (params.empty()) {
-    fail<std::invalid_argument>("SGD: expected at least one parameter, got an empty list");
-  }
-  return {ParamGroup{std::move(params), std::nullopt, std::nullopt}};
-}
-
 }  // namespace
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options)
-    : SGD(one_group(std::move(params)), options) {}
+    : SGD(one_group("SGD", std::move(params)), options) {}
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults)
     : Optimizer("SGD"), options_(defaults) {
   check_options(options_);
-  if (groups.empty())
-    fail<std::invalid_argument>("SGD: expected at least one parameter group, got none");
-  struct Seen {
-    Tensor tensor;
-    std::size_t group, index;
-  };
-  std::vector<Seen> seen;  // every parameter so far, to refuse one listed twice
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    ParamGroup& group = groups[g];
-    const double lr = group.lr.value_or(options_.lr);
-    const double weight_decay = group.weight_decay.value_or(options_.weight_decay);
-    if (!(lr >= 0)) fail<std::invalid_argument>("SGD: expected lr >= 0 in group {}, got {}", g, lr);
-    if (!(weight_decay >= 0)) {
-      fail<std::invalid_argument>("SGD: expected weight_decay >= 0 in group {}, got {}", g,
-                                  weight_decay);
-    }
-    if (group.params.empty()) {
-      fail<std::invalid_argument>(
-          "SGD: expected at least one parameter in group {}, got an empty list", g);
-    }
-    for (std::size_t i = 0; i < group.params.size(); ++i) {
-      const Tensor& p = group.params[i];
-      if (!p.defined()) {
-        fail<std::invalid_argument>(
-            "SGD: expected a defined tensor as parameter {} of group {}, got an undefined one", i,
-            g);
-      }
-      if (!p.is_leaf()) {
-        fail<std::invalid_argument>(
-            "SGD: expected a leaf tensor as parameter {} of group {}, got the output of '{}'", i, g,
-            p.op());
-      }
-      // A parameter listed twice would be updated twice per step.
-      for (const Seen& other : seen) {
-        if (other.tensor.same_as(p)) {
-          fail<std::invalid_argument>(
-              "SGD: parameter {} of group {} is also parameter {} of group {}; a parameter may "
-              "appear only once",
-              i, g, other.index, other.group);
-        }
-      }
-      seen.push_back({p, g, i});
-    }
-    groups_.push_back({std::move(group.params), lr, weight_decay});
-    momentum_buffers_.emplace_back(groups_.back().params.size());
-  }
+  set_groups(std::move(groups), options_.lr, options_.weight_decay);
+  for (const Group& group : groups_) momentum_buffers_.emplace_back(group.params.size());
 }
 
 void SGD::step() {
@@ -127,6 +78,74 @@ void SGD::step() {
       }
     }
   }
+}
+
+NamedState SGD::state_dict() const {
+  NamedState state;
+  write_groups(state);
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string group = fmt::format("param_groups.{}.", g);
+    state.reals[group + "momentum"] = options_.momentum;
+    state.reals[group + "dampening"] = options_.dampening;
+    state.integers[group + "nesterov"] = options_.nesterov ? 1 : 0;
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const Tensor& buffer = momentum_buffers_[g][i];
+      if (buffer.defined()) {
+        state.tensors[fmt::format("state.{}.momentum_buffer", parameter_number(g, i))] =
+            buffer.clone();
+      }
+    }
+  }
+  return state;
+}
+
+void SGD::load_state_dict(const NamedState& state) {
+  // Check everything, then change anything.
+  std::vector<std::string> keys = check_groups(state);
+  SGDOptions options = options_;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string group = fmt::format("param_groups.{}.", g);
+    const double momentum = state.real("SGD", group + "momentum");
+    const double dampening = state.real("SGD", group + "dampening");
+    const int64_t nesterov = state.integer("SGD", group + "nesterov");
+    if (nesterov != 0 && nesterov != 1) {
+      fail<std::invalid_argument>("SGD: load_state_dict: expected {}nesterov 0 or 1, got {}", group,
+                                  nesterov);
+    }
+    if (g > 0 && (momentum != options.momentum || dampening != options.dampening ||
+                  (nesterov == 1) != options.nesterov)) {
+      fail<std::invalid_argument>(
+          "SGD: load_state_dict: expected the same momentum, dampening and nesterov in every "
+          "group (minigrad keeps one of each), got momentum {} dampening {} nesterov {} in group "
+          "0 and {} {} {} in group {}",
+          options.momentum, options.dampening, options.nesterov, momentum, dampening, nesterov == 1,
+          g);
+    }
+    options.momentum = momentum;
+    options.dampening = dampening;
+    options.nesterov = nesterov == 1;
+    for (const char* name : {"momentum", "dampening", "nesterov"}) keys.push_back(group + name);
+  }
+  check_options(options);
+  std::vector<std::vector<Tensor>> buffers;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    buffers.emplace_back(groups_[g].params.size());
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const std::string key = fmt::format("state.{}.momentum_buffer", parameter_number(g, i));
+      if (!state.tensors.count(key)) continue;  // parameter i has not taken a step yet
+      const Tensor& buffer = state.tensors.at(key);
+      if (buffer.shape() != groups_[g].params[i].shape()) {
+        fail<std::invalid_argument>("SGD: load_state_dict: expected {} of shape {}, got {}", key,
+                                    groups_[g].params[i].shape().str(), buffer.shape().str());
+      }
+      buffers[g][i] = buffer.clone();
+      keys.push_back(key);
+    }
+  }
+  state.require_keys("SGD", keys);
+  read_groups(state);
+  options_ = options;
+  momentum_buffers_ = std::move(buffers);
 }
 
 Tensor SGD::momentum_buffer(const Tensor& p) const {

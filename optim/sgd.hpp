@@ -11,6 +11,14 @@
 // Note the momentum convention: the buffer accumulates raw gradients and lr scales the whole
 // step (PyTorch's form), not buf = momentum * buf + lr * g (Sutskever's); the two differ when
 // lr changes during training.
+//
+// state_dict() (optim/optimizer.hpp), PyTorch's names:
+//   "state.{n}.momentum_buffer"   tensor, once parameter n has taken a step with momentum
+//   "param_groups.{g}.lr", ".weight_decay", ".momentum", ".dampening"   reals
+//   "param_groups.{g}.nesterov"   integer 0 or 1;  "param_groups.{g}.params.{k}"  integer n
+// minigrad keeps momentum, dampening and nesterov for the whole optimizer, so every group
+// carries the same values; load_state_dict takes them from the state, as PyTorch does, and
+// refuses a state whose groups disagree.
 #pragma once
 
 #include <vector>
@@ -37,6 +45,9 @@ class SGD : public Optimizer {
   // Updates every parameter whose .grad() is defined, in place and without recording a graph.
   // Parameters without a gradient (not reached by the last backward) are skipped.
   void step() override;
+
+  NamedState state_dict() const override;
+  void load_state_dict(const NamedState& state) override;
 
   const SGDOptions& options() const { return options_; }
   // The momentum buffer of parameter `p`: undefined before its first update or without

@@ -12,3 +12,4 @@ cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/fixtures_training.py
 /usr/bin/python3 scripts/fixtures_layernorm.py
 /usr/bin/python3 scripts/fixtures_engine.py
+/usr/bin/python3 scripts/fixtures_activations.py

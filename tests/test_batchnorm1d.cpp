@@ -136,7 +136,7 @@ TEST_CASE("BatchNorm1d: running statistics use the unbiased variance and PyTorch
   }
 }
 
-TEST_CASE("BatchNorm1d: momentum none is a cumulative average; momentum 0 still counts",
+TEST_CASE("BatchNorm1d: momentum none is a cumulative average, momentum 0 still counts",
           "[batchnorm]") {
   mg::Generator gen(3);
   BatchNormD cumulative(2, {.momentum = std::nullopt});
@@ -164,7 +164,7 @@ TEST_CASE("BatchNorm1d: momentum none is a cumulative average; momentum 0 still 
   CHECK(values(frozen.running_var) == std::vector<double>{1, 1});
 }
 
-TEST_CASE("BatchNorm1d: NoGradGuard does not stop the updates; eval() does", "[batchnorm]") {
+TEST_CASE("BatchNorm1d: NoGradGuard does not stop the updates, eval() does", "[batchnorm]") {
   mg::Generator gen(4);
   BatchNorm1d bn(3);
   const Tensor x = Tensor::randn(Shape{5, 3}, gen) + 1.0;

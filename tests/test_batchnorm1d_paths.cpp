@@ -137,7 +137,7 @@ TEST_CASE("BatchNorm1d: both paths give y = beta for a constant channel with eps
   }
 }
 
-TEST_CASE("BatchNorm1d: set_batchnorm1d_path picks the loops; by_size picks by size",
+TEST_CASE("BatchNorm1d: set_batchnorm1d_path picks the loops, by_size picks by size",
           "[batchnorm1d][paths]") {
   // Both paths agree to float's rounding, but not bit for bit: the fast path computes in float,
   // the plain loops in double, which tells the paths apart.

@@ -107,7 +107,7 @@ auto in_new_thread(F f) {
 
 }  // namespace
 
-TEST_CASE("threads: saves to one path take turns; the file is always exactly one model",
+TEST_CASE("threads: saves to one path take turns, the file is always exactly one model",
           "[concurrency]") {
   TempDir dir;
   const std::string path = (dir.path / "model.safetensors").string();

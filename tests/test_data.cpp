@@ -328,7 +328,7 @@ TEST_CASE("DataLoader: shards as DistributedSampler: same order, disjoint, equal
         "DataLoader: with drop_last, expected batch_size <= 3 samples, got 4 (no batch left)");
 }
 
-TEST_CASE("DataLoader: a last batch of one sample trips BatchNorm1d; drop_last avoids it",
+TEST_CASE("DataLoader: a last batch of one sample trips BatchNorm1d, drop_last avoids it",
           "[data]") {
   const Dataset ds = indexed(9);  // batches of 4: 4, 4, 1
   mg::nn::BatchNorm1d bn(2);      // in training mode

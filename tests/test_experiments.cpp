@@ -15,7 +15,7 @@
 using namespace examples;
 using namespace experiments;
 
-TEST_CASE("variance lab: E[x^2] - E[x]^2 cancels in float32, two passes do not", "[experiments]") {
+TEST_CASE("variance lab: E(x^2) - E(x)^2 cancels in float32, two passes do not", "[experiments]") {
   const variance::Row at1e4 = variance::measure(1e4);
   CHECK(at1e4.naive_error > 1e-2);
   CHECK(at1e4.two_pass_error < 1e-3);

@@ -89,7 +89,7 @@ TEST_CASE("Sequential owns its modules and gives them back by index and type", "
                        Catch::Message("Sequential: module 1 is ReLU(), not the type asked for"));
 }
 
-TEST_CASE("Sequential chains its modules in order; empty, it passes x through", "[sequential]") {
+TEST_CASE("Sequential chains its modules in order, and empty it passes x through", "[sequential]") {
   Sequential net;
   const Tensor x = Tensor::from_vector({-1, 2}, Shape{1, 2});
   CHECK(net(x).same_as(x));

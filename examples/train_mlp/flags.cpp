@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -114,7 +115,17 @@ std::map<std::string, std::string> run_config(const Config& c) {
           {"--momentum", fmt::format("{}", c.momentum)},
           {"--weight-decay", fmt::format("{}", c.weight_decay)},
           {"--schedule", c.schedule},
-          {"--seed", std::to_string(c.seed)}};
+          {"--seed", std::to_string(c.seed)},
+          {"--epochs", std::to_string(c.epochs)}};
+}
+
+bool changeable_on_resume(const std::string& flag) {
+  for (std::string_view rest = kChangeableOnResume; !rest.empty();) {
+    const std::size_t comma = std::min(rest.find(", "), rest.size());
+    if (rest.substr(0, comma) == flag) return true;
+    rest.remove_prefix(std::min(comma + 2, rest.size()));
+  }
+  return false;
 }
 
 void apply_run_config(Config& c, const std::map<std::string, std::string>& config) {
@@ -143,6 +154,7 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
     c.weight_decay = std::stod(value("--weight-decay"));
     c.schedule = value("--schedule");
     c.seed = std::stoull(value("--seed"));
+    c.epochs = std::stoll(value("--epochs"));
   } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range
     throw std::runtime_error("the checkpoint's configuration holds a value that is not a number");
   }
@@ -209,23 +221,37 @@ ParseResult parse_flags(int argc, char** argv) {
   app.add_option("--threads", c.threads, "Threads for Eigen's matrix products")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--out", c.out, "Output folder [default: runs/<dataset>-<YYYYmmdd-HHMMSS>]");
+  app.add_option("--out", c.out,
+                 "Output folder [default: runs/<dataset>-<YYYYmmdd-HHMMSS>; with --resume, the "
+                 "checkpoint's folder; with --eval-only, none]");
   app.add_flag("--force", c.force,
                "Let --out name a folder holding a previous run, and replace it");
   CLI::Option* resume =
       app.add_option("--resume", c.resume,
-                     "Continue training from this checkpoint (model weights and epoch; the "
-                     "momentum starts afresh)")
+                     "Continue exactly where this checkpoint (RUN/model.safetensors) stopped, "
+                     "from the training state saved beside it")
           ->check(CLI::ExistingFile);
-  CLI::Option* eval_only = app.add_option("--eval-only", c.eval_only,
-                                          "Evaluate this checkpoint on the test set; no training")
-                               ->check(CLI::ExistingFile);
+  CLI::Option* eval_only =
+      app.add_option("--eval-only", c.eval_only,
+                     "Evaluate this checkpoint on its test set; no training, and no files unless "
+                     "--out is given")
+          ->check(CLI::ExistingFile);
   CLI::Option* compare = app.add_flag(
       "--compare-bn", c.compare_bn,
       "Train the same net with and without BatchNorm from the same seed, side by side");
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "Check every op's output and gradient for NaN/Inf and name the first culprit");
   app.add_flag("--brief", c.quiet_notes, "Print the table only, without the explanations");
+  app.footer(fmt::format(
+      "Resuming: --resume RUN/model.safetensors continues the run from its checkpoint: weights, "
+      "optimizer\nstate, schedule, data order and progress, so the result is the one an "
+      "uninterrupted run gives.\nThe run's flags come from the checkpoint. These may change on "
+      "resume: {}\n(without --epochs it trains to the saved one; a longer --epochs continues the "
+      "schedule the checkpoint saved, as PyTorch's "
+      "load_state_dict\ndoes). Any other flag given with a value that contradicts the "
+      "checkpoint is an error.\nSIGINT (Ctrl-C) or SIGTERM: the run finishes its step, saves a "
+      "checkpoint and says how to resume.",
+      kChangeableOnResume));
   resume->excludes(eval_only);
   compare->excludes(no_bn)->excludes(resume)->excludes(eval_only);
 

@@ -54,12 +54,13 @@ int64_t training_points(int64_t samples, int64_t classes, double test_fraction);
 
 // The flags that define a run, as the text a command line gives them: {"--dataset", "moons"},
 // {"--hidden", "64,64"}, {"--no-bn", "false"}, ... A checkpoint saves them; a resume takes them
-// back with apply_run_config, and a flag given with another value is an error. The others
-// (kChangeableOnResume) may differ.
+// back with apply_run_config, and a flag given with another value is an error, but for those of
+// kChangeableOnResume (--epochs is saved too: a resume without it trains to the saved one).
 std::map<std::string, std::string> run_config(const Config& c);
 void apply_run_config(Config& c, const std::map<std::string, std::string>& config);
 inline constexpr const char* kChangeableOnResume =
     "--epochs, --out, --force, --threads, --detect-anomaly, --brief";
+bool changeable_on_resume(const std::string& flag);
 
 // Parses argv. Returns the config, or the process exit code when the program should stop here:
 // 0 after --help, 2 after a bad flag (CLI11 has printed what was wrong).

@@ -5,7 +5,10 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 
 #include <omp.h>
 
@@ -13,6 +16,7 @@
 
 #include <minigrad/minigrad.hpp>
 
+#include "checkpoint.hpp"
 #include "common/mlp.hpp"
 #include "common/training.hpp"
 #include "console.hpp"
@@ -56,16 +60,16 @@ examples::MlpSpec mlp_spec(const std::vector<int64_t>& hidden, int64_t classes, 
           .norm = batchnorm ? examples::Norm::batch : examples::Norm::none};
 }
 
-void print_model(const Config& c, mg::nn::Sequential& net, bool batchnorm, const Console& console) {
-  console.note(fmt::format("Model: {}.",
-                           examples::describe_mlp(mlp_spec(c.hidden, c.classes, batchnorm), net)));
+void print_model(const examples::MlpSpec& spec, mg::nn::Sequential& net, const Console& console) {
+  console.note(fmt::format("Model: {}.", examples::describe_mlp(spec, net)));
 }
 
 void print_columns(const Console& console) {
   console.note(
       "\nEach row is one epoch. loss: mean cross-entropy of its training batches. train/test "
       "acc:\nshare of points classified right, measured in eval mode after the epoch. lr: the "
-      "learning\nrate it used. time: seconds. With BatchNorm the training loss comes from batch "
+      "learning\nrate it used. time: seconds for the epoch's steps, evaluation and checkpoint. "
+      "With BatchNorm the training loss comes from batch "
       "statistics\n(train mode), so it is noisier and higher than the test loss (eval mode, "
       "running statistics).\n");
 }
@@ -81,42 +85,115 @@ void print_files(const fs::path& dir, const Console& console) {
                            (dir / "model.safetensors").string()));
 }
 
-int run_single(const Config& c, const Split& data, const fs::path& dir, Console& console) {
-  bool batchnorm = c.batchnorm;
-  std::vector<int64_t> hidden = c.hidden;
-  int64_t start_epoch = 0;
-  std::optional<CheckpointInfo> resumed;
-  if (!c.resume.empty()) {
-    resumed = read_checkpoint_info(c.resume);
-    batchnorm = resumed->batchnorm, hidden = resumed->hidden, start_epoch = resumed->epoch;
-    if (start_epoch >= c.epochs) {
-      console.line(fmt::format("{} has trained {} epochs already; ask for more with --epochs.",
-                               c.resume, start_epoch));
-      return 1;
+// A flag on the command line that a resume cannot honour: exit code 2, like a bad flag.
+class FlagError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A resume takes the run's flags from the checkpoint; a flag given with another value is an
+// error naming both.
+void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) {
+  const std::optional<RunConfig> saved = read_run_config(model_file);
+  if (!saved) {
+    if (strict) {
+      throw std::runtime_error(fmt::format(
+          "{}: no training state beside it (a checkpoint with weights only cannot be resumed "
+          "exactly; evaluate it with --eval-only)",
+          model_file.string()));
+    }
+    const CheckpointInfo info = read_checkpoint_info(model_file);
+    c.dataset = info.dataset, c.classes = info.classes;
+    c.hidden = info.hidden, c.batchnorm = info.batchnorm;
+    return;
+  }
+  const RunConfig given = run_config(c);
+  for (const auto& [flag, value] : *saved) {
+    if (strict && c.given.contains(flag) && !changeable_on_resume(flag) && given.contains(flag) &&
+        given.at(flag) != value) {
+      throw FlagError(fmt::format(
+          "{} {} contradicts the checkpoint {}, trained with {} {}. On resume only these flags "
+          "may change: {}",
+          flag, given.at(flag), model_file.string(), flag, value, kChangeableOnResume));
     }
   }
-  Config run = c;
-  run.hidden = hidden;
-  mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = examples::make_mlp(mlp_spec(hidden, c.classes, batchnorm), gen);
-  if (resumed) {
-    mg::load(net, c.resume);
-    console.line(fmt::format("Resuming from {} at epoch {} (momentum starts afresh).", c.resume,
-                             start_epoch));
+  Config from_checkpoint = c;
+  apply_run_config(from_checkpoint, *saved);
+  if (strict) {
+    if (c.given.contains("--epochs")) from_checkpoint.epochs = c.epochs;
+    c = std::move(from_checkpoint);
+  } else {  // --eval-only: the checkpoint's data and network, unless a flag says otherwise
+    const Config asked = c;
+    c = std::move(from_checkpoint);
+    for (const std::string& flag : asked.given) {
+      if (flag == "--samples") c.samples = asked.samples;
+      if (flag == "--noise") c.noise = asked.noise;
+      if (flag == "--seed") c.seed = asked.seed;
+    }
   }
-  print_model(run, net, batchnorm, console);
-  print_setup(run, data, console);
-  print_columns(console);
-  console.table_header();
-  const RunResult result = train(run, data, net, batchnorm, start_epoch, dir, console);
+}
+
+// Creates `dir` and writes the files that describe the run: command.txt (a resume into the same
+// folder adds its line) and test_set.csv.
+void start_folder(const Config& c, const fs::path& dir, const Split& data) {
+  fs::create_directories(dir);
+  std::string commands;
+  if (!c.resume.empty() && fs::exists(dir / "command.txt")) {
+    std::ifstream in(dir / "command.txt");
+    commands.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  write_text(dir / "command.txt", commands + c.command_line + "\n");
+  write_test_set_csv(dir / "test_set.csv", data.test);
+}
+
+int exit_code(const RunResult& r) {
+  if (r.signal != 0) return 128 + r.signal;  // 130 for SIGINT, 143 for SIGTERM
+  return r.stopped ? 1 : 0;
+}
+
+void print_end(const RunResult& result, const Console& console) {
   if (result.stopped) console.line(result.stop_message);
   if (!result.history.empty()) {
-    console.line(fmt::format("Done in {:.1f} s: test accuracy {:.1f}% after epoch {}.",
-                             result.seconds, 100 * result.history.back().test_acc,
-                             result.history.back().epoch));
+    console.line(fmt::format(
+        "Trained for {:.1f} s (the time column's sum: steps, evaluation and checkpoints): test "
+        "accuracy {:.1f}% after epoch {}.",
+        result.seconds, 100 * result.history.back().test_acc, result.history.back().epoch));
   }
-  print_files(dir, console);
-  return result.stopped ? 1 : 0;
+}
+
+int run_single(const Config& c, const Split& data, const fs::path& dir, Console& console) {
+  const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, c.batchnorm);
+  mg::Generator gen = weights_generator(c.seed);
+  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  Trainer trainer(c, data, net, spec);
+  if (!c.resume.empty()) {
+    trainer.restore(c.resume);  // reads and checks everything; nothing is written yet
+    const Progress& p = trainer.progress();
+    if (p.epoch >= c.epochs) {
+      throw FlagError(fmt::format("--epochs {}: {} has trained {} epochs already; ask for more",
+                                  c.epochs, c.resume, p.epoch));
+    }
+  }
+  start_folder(c, dir, data);
+  if (!c.resume.empty()) {
+    const Progress& p = trainer.progress();
+    console.line(fmt::format(
+        "Resuming {} after epoch {}{}: weights, optimizer state, schedule and data order as "
+        "they were; training on to epoch {} in {}.",
+        c.resume, p.epoch,
+        p.step ? fmt::format(" and step {} of epoch {}", p.step, p.epoch + 1) : "", c.epochs,
+        dir.string()));
+    for (const std::string& note : trainer.notes()) console.line(note);
+  }
+  print_model(spec, net, console);
+  print_setup(c, data, console);
+  print_columns(console);
+  console.table_header();
+  install_stop_handlers();
+  const RunResult result = trainer.run(dir, console);
+  print_end(result, console);
+  if (result.signal == 0) print_files(dir, console);
+  return exit_code(result);
 }
 
 int run_compare(const Config& c, const Split& data, const fs::path& dir, Console& console) {
@@ -124,19 +201,26 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
       "Comparing the same MLP with and without BatchNorm: the same data, the same initial "
       "Linear\nweights (both drawn from --seed) and the same batches; only the BatchNorm1d "
       "layers differ.");
+  start_folder(c, dir, data);
   print_setup(c, data, console);
   print_columns(console);
+  install_stop_handlers();
   std::vector<RunResult> results;
   for (bool batchnorm : {true, false}) {
     console.line(batchnorm ? "[1/2] With BatchNorm" : "\n[2/2] Without BatchNorm");
+    Config run = c;
+    run.batchnorm = batchnorm;
+    const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, batchnorm);
     mg::Generator gen = weights_generator(c.seed);
-    mg::nn::Sequential net = examples::make_mlp(mlp_spec(c.hidden, c.classes, batchnorm), gen);
-    print_model(c, net, batchnorm, console);
+    mg::nn::Sequential net = examples::make_mlp(spec, gen);
+    print_model(spec, net, console);
     console.table_header();
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
     fs::create_directories(sub);
-    results.push_back(train(c, data, net, batchnorm, 0, sub, console));
+    Trainer trainer(run, data, net, spec);
+    results.push_back(trainer.run(sub, console));
     if (results.back().stopped) console.line(results.back().stop_message);
+    if (results.back().signal != 0) return exit_code(results.back());
   }
   write_compare_svg(dir / "compare.svg", results[0].history, results[1].history,
                     fmt::format("{}-class {}: with and without BatchNorm", c.classes, c.dataset));
@@ -155,7 +239,7 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
     return e ? std::to_string(*e) : std::string("never");
   };
   auto final_loss = [](const RunResult& r) {
-    return r.history.empty() ? std::string("-") : fmt::format("{:.4f}", r.history.back().test_loss);
+    return r.history.empty() ? std::string("-") : fit_number(r.history.back().test_loss, 9, 4);
   };
   console.line("\nSide by side");
   console.line(fmt::format("  {:<28}{:>16}{:>20}", "", "with BatchNorm", "without BatchNorm"));
@@ -168,8 +252,8 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
                            reach90(plain)));
   console.line(
       fmt::format("  {:<28}{:>16}{:>20}", "final test loss", final_loss(bn), final_loss(plain)));
-  console.line(
-      fmt::format("  {:<28}{:>15.1f}s{:>19.1f}s", "training time", bn.seconds, plain.seconds));
+  console.line(fmt::format("  {:<28}{:>15.1f}s{:>19.1f}s", "training time (time column)",
+                           bn.seconds, plain.seconds));
   const std::optional<int64_t> bn90 = epochs_to_reach(bn.history, 0.9),
                                plain90 = epochs_to_reach(plain.history, 0.9);
   if (bn90 && plain90 && *bn90 != *plain90) {
@@ -187,20 +271,26 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
   return bn.stopped || plain.stopped ? 1 : 0;
 }
 
-int run_eval_only(const Config& c, const Split& data, const fs::path& dir, Console& console) {
-  const CheckpointInfo info = read_checkpoint_info(c.eval_only);
+int run_eval_only(Config c, Console& console) {
+  take_checkpoint_config(c, c.eval_only, /*strict=*/false);
+  const Split data = make_split(c);
+  const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, c.batchnorm);
   mg::Generator gen = weights_generator(c.seed);
-  const examples::MlpSpec spec = mlp_spec(info.hidden, info.classes, info.batchnorm);
   mg::nn::Sequential net = examples::make_mlp(spec, gen);
   mg::load(net, c.eval_only);
+  const CheckpointInfo info = read_checkpoint_info(c.eval_only);
   const examples::Evaluation train = examples::evaluate(net, data.train),
                              test = examples::evaluate(net, data.test);
   console.line(fmt::format("{} ({}, trained {} epochs on {}):", c.eval_only,
-                           examples::describe_mlp(spec, net), info.epoch, info.dataset));
+                           examples::describe_mlp(spec, net), info.progress.epoch, info.dataset));
   console.line(fmt::format("  train: loss {:.4f}, accuracy {:.1f}% ({} points)", train.loss,
                            100 * train.accuracy, data.train.size()));
   console.line(fmt::format("  test:  loss {:.4f}, accuracy {:.1f}% ({} points)", test.loss,
                            100 * test.accuracy, data.test.size()));
+  if (c.out.empty()) return 0;  // nothing written unless asked
+  const fs::path dir(c.out);
+  fs::create_directories(dir);
+  write_test_set_csv(dir / "test_set.csv", data.test);
   write_boundary_svg(dir / "boundary.svg", net, data.train, data.test,
                      fmt::format("Decision regions of {}: {:.1f}% test accuracy",
                                  fs::path(c.eval_only).filename().string(), 100 * test.accuracy));
@@ -210,20 +300,14 @@ int run_eval_only(const Config& c, const Split& data, const fs::path& dir, Conso
 
 int run(Config c) {
   omp_set_num_threads(c.threads);  // minigrad's loops and GEMMs (core/gemm.cpp) all read it
-  // A checkpoint knows the data set and classes it was trained on; evaluate or resume on those.
-  const std::string checkpoint = !c.eval_only.empty() ? c.eval_only : c.resume;
-  if (!checkpoint.empty()) {
-    const CheckpointInfo info = read_checkpoint_info(checkpoint);
-    c.dataset = info.dataset;
-    c.classes = info.classes;
-  }
-  const fs::path dir = c.out.empty() ? default_out_dir(c.dataset) : fs::path(c.out);
-  fs::create_directories(dir);
-  write_command_txt(dir / "command.txt", c.command_line);
   Console console(Console::stdout_is_terminal(), c.quiet_notes);
+  if (!c.eval_only.empty()) return run_eval_only(c, console);
+  if (!c.resume.empty()) take_checkpoint_config(c, c.resume, /*strict=*/true);
+  // A resume continues in the checkpoint's folder unless --out names another.
+  const fs::path dir = !c.out.empty()      ? fs::path(c.out)
+                       : !c.resume.empty() ? fs::path(c.resume).parent_path()
+                                           : default_out_dir(c.dataset);
   const Split data = make_split(c);
-  write_test_set_csv(dir / "test_set.csv", data.test);
-  if (!c.eval_only.empty()) return run_eval_only(c, data, dir, console);
   if (c.compare_bn) return run_compare(c, data, dir, console);
   return run_single(c, data, dir, console);
 }
@@ -235,6 +319,9 @@ int main(int argc, char** argv) {
   if (parsed.exit_code) return *parsed.exit_code;
   try {
     return run(parsed.config);
+  } catch (const FlagError& e) {
+    fmt::print(stderr, "train_mlp: {}\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "train_mlp: {}\n", e.what());
     return 1;

@@ -1,38 +1,17 @@
-// The files of a run other than metrics and plots: the checkpoint with the metadata that says
-// how to rebuild its network, the command line, and one training step's graph.
+// The files of a run other than the checkpoint (checkpoint.hpp), metrics and plots: the command
+// line, the test set and one training step's graph.
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
-#include <map>
 #include <string>
-#include <vector>
 
 #include <minigrad/minigrad.hpp>
 
 namespace train_mlp {
 
-// What a train_mlp checkpoint records besides the weights.
-struct CheckpointInfo {
-  std::string dataset;
-  int64_t classes = 0;
-  std::vector<int64_t> hidden;
-  bool batchnorm = true;
-  int64_t epoch = 0;  // epochs trained
-};
-
-// mg::save with the info as metadata (atomic: a crash keeps the previous file whole).
-void save_checkpoint(mg::nn::Module& net, const std::filesystem::path& path,
-                     const CheckpointInfo& info);
-// The info in a checkpoint's metadata, without loading it; throws std::runtime_error when the
-// file was not written by train_mlp.
-CheckpointInfo read_checkpoint_info(const std::filesystem::path& path);
-
-// Writes `text` to `path` whole; std::runtime_error naming the path if it cannot.
+// Writes `text` to `path` whole (atomically: the old file or the new one, never half of one);
+// std::runtime_error naming the path if it cannot.
 void write_text(const std::filesystem::path& path, const std::string& text);
-
-// command.txt: the command line, to run the same experiment again.
-void write_command_txt(const std::filesystem::path& path, const std::string& command_line);
 
 // test_set.csv: the held-out points (x0, x1, label), so another tool (for example
 // scripts/check_checkpoint_in_pytorch.py) can evaluate a checkpoint on exactly the same data.

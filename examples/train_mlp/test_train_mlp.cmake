@@ -5,7 +5,12 @@
 #   short_run    a fixed-seed run of 10 epochs on 800 spiral points reaches 93% test accuracy and
 #                writes every file; a second identical run writes byte-identical metrics.csv;
 #                --eval-only on its checkpoint reports the same accuracy; --resume continues it
-#   diverge      a learning rate far too high stops training at a NaN/Inf loss with a message
+#   resume_exact N epochs straight and N/2 + resume N/2 write identical metrics and bit-identical
+#                checkpoints; a contradicting flag or a checkpoint without training state is refused
+#   resume_longer a resume into a longer --epochs continues the saved cosine schedule
+#   signal       SIGTERM / SIGINT stop a running process with a checkpoint; resumed, it matches
+#   explode      a loss that explodes without NaN/Inf stops the run, naming the learning rate
+#   diverge      a learning rate far too high (100) stops training at a NaN/Inf loss with a message
 #                naming the epoch and step, and keeps the last good checkpoint usable; with
 #                --detect-anomaly the message names the op that first produced a NaN/Inf
 cmake_minimum_required(VERSION 3.22)
@@ -114,19 +119,166 @@ elseif(CASE STREQUAL "short_run")
   expect("--eval-only: expected test accuracy ${expected_percent}%, got ${eval_percent}%\n${stdout}"
          eval_percent STREQUAL expected_percent)
 
-  # --resume continues from epoch 10 to epoch 12.
-  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/a/model.safetensors" --samples 800
-                --epochs 12 --seed 1 --threads 1 --brief --out "${WORK_DIR}/resumed")
+  # --resume continues from epoch 10 to epoch 12 in a new folder, whose metrics.csv holds the
+  # whole history.
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/a/model.safetensors" --epochs 12
+                --threads 1 --brief --out "${WORK_DIR}/resumed")
   expect("--resume: exit code ${code}\n${stdout}\n${stderr}" code EQUAL 0)
   file(STRINGS "${WORK_DIR}/resumed/metrics.csv" rows)
   list(LENGTH rows n)
-  list(GET rows 1 first_row)
-  expect("--resume: expected epochs 11 and 12 in metrics.csv, got ${rows}" n EQUAL 3)
-  string(REGEX MATCH "^11," starts11 "${first_row}")
-  expect("--resume: expected the first row to be epoch 11, got ${first_row}" starts11)
+  list(GET rows 11 row11)
+  expect("--resume: expected epochs 1 to 12 in metrics.csv, got ${rows}" n EQUAL 13)
+  string(REGEX MATCH "^11," starts11 "${row11}")
+  expect("--resume: expected row 11 to be epoch 11, got ${row11}" starts11)
+
+  # --eval-only writes nothing unless --out asks: run in an empty folder, it stays empty.
+  file(MAKE_DIRECTORY "${WORK_DIR}/quiet")
+  execute_process(COMMAND ${TRAIN_MLP} --eval-only "${WORK_DIR}/a/model.safetensors"
+                  WORKING_DIRECTORY "${WORK_DIR}/quiet" RESULT_VARIABLE code OUTPUT_QUIET)
+  file(GLOB_RECURSE written "${WORK_DIR}/quiet/*")
+  expect("--eval-only without --out: exit code ${code}, wrote [${written}]" code EQUAL 0
+         AND "${written}" STREQUAL "")
+
+elseif(CASE STREQUAL "resume_exact")
+  # N epochs straight against N/2 + a resume of N/2, into the same folder and into a new one:
+  # the same metrics.csv (every column but the wall time, which is in timing.csv) and the same
+  # bytes in model.safetensors (parameters and buffers) and training_state.safetensors
+  # (optimizer and schedule state, progress).
+  # --schedule none: a schedule's length comes from the first run's --epochs, so only a constant lr
+  # makes 2 epochs + 2 resumed the same run as 4 (train_mlp_signal stops a cosine run midway).
+  set(flags --samples 400 --hidden 16,16 --seed 3 --threads 1 --brief --schedule none)
+  run_train_mlp(code stdout stderr ${flags} --epochs 4 --out "${WORK_DIR}/straight")
+  expect("straight run: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  run_train_mlp(code stdout stderr ${flags} --epochs 2 --out "${WORK_DIR}/halves")
+  expect("first half: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  file(COPY "${WORK_DIR}/halves/" DESTINATION "${WORK_DIR}/source")
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/halves/model.safetensors" --epochs 4
+                --threads 1 --brief)
+  expect("resume into the same folder: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/source/model.safetensors" --epochs 4
+                --threads 1 --brief --out "${WORK_DIR}/elsewhere")
+  expect("resume into a new folder: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  foreach(run halves elsewhere)
+    foreach(file metrics.csv model.safetensors training_state.safetensors)
+      execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${WORK_DIR}/straight/${file}"
+                      "${WORK_DIR}/${run}/${file}" RESULT_VARIABLE differ)
+      file(READ "${WORK_DIR}/${run}/metrics.csv" resumed_metrics)
+      expect("resumed run (${run}): ${file} differs from the straight run's\n${resumed_metrics}"
+             differ EQUAL 0)
+    endforeach()
+  endforeach()
+  file(SHA256 "${WORK_DIR}/straight/model.safetensors" straight_hash)
+  file(SHA256 "${WORK_DIR}/halves/model.safetensors" resumed_hash)
+  message(STATUS "model.safetensors SHA-256: straight ${straight_hash}, 2 + resumed 2 ${resumed_hash}")
+
+  # A flag that contradicts the checkpoint is refused, naming both values; nothing is written.
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/source/model.safetensors" --epochs 4
+                --hidden 32 --out "${WORK_DIR}/contradicted")
+  expect("contradicting --hidden: expected exit code 2, got ${code}\n${stderr}" code EQUAL 2)
+  string(FIND "${stderr}" "--hidden 32 contradicts the checkpoint ${WORK_DIR}/source/model.safetensors, trained with --hidden 16,16" at)
+  expect("contradicting --hidden: expected both values named, got\n${stderr}" at GREATER -1)
+  if(EXISTS "${WORK_DIR}/contradicted")
+    message(FATAL_ERROR "contradicting --hidden: a folder was made")
+  endif()
+  # A checkpoint whose training state is missing cannot be resumed exactly: refused, no folder.
+  file(COPY "${WORK_DIR}/source/model.safetensors" DESTINATION "${WORK_DIR}/weights_only")
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/weights_only/model.safetensors"
+                --epochs 4 --out "${WORK_DIR}/half_made")
+  expect("weights only: expected exit code 1, got ${code}\n${stderr}" code EQUAL 1)
+  string(FIND "${stderr}" "no training state beside it" at)
+  expect("weights only: expected the missing state named, got\n${stderr}" at GREATER -1)
+  if(EXISTS "${WORK_DIR}/half_made")
+    message(FATAL_ERROR "weights only: a half-made folder was left")
+  endif()
+
+elseif(CASE STREQUAL "resume_longer")
+  # Resumed into a longer --epochs, the cosine schedule continues with the T_max it was saved
+  # with, as PyTorch's load_state_dict does: lr 0 at epoch 5 (t = T_max = 4), rising at epoch 6;
+  # and the same whether the 2 extra epochs are run in one resume or two.
+  set(flags --samples 400 --hidden 16,16 --seed 4 --threads 1 --brief)
+  run_train_mlp(code stdout stderr ${flags} --epochs 4 --out "${WORK_DIR}/one")
+  expect("4 epochs: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  file(COPY "${WORK_DIR}/one/" DESTINATION "${WORK_DIR}/two")
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/one/model.safetensors" --epochs 6 --brief)
+  expect("resume to 6: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  string(FIND "${stdout}" "keeps the checkpoint's T_max = 4 epochs" at)
+  expect("resume to 6: expected the schedule note, got\n${stdout}" at GREATER -1)
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/two/model.safetensors" --epochs 5 --brief)
+  expect("resume to 5: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  run_train_mlp(code stdout stderr --resume "${WORK_DIR}/two/model.safetensors" --epochs 6 --brief)
+  expect("resume 5 to 6: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  foreach(file metrics.csv model.safetensors training_state.safetensors)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${WORK_DIR}/one/${file}"
+                    "${WORK_DIR}/two/${file}" RESULT_VARIABLE differ)
+    expect("4 + 2 and 4 + 1 + 1 epochs: ${file} differs" differ EQUAL 0)
+  endforeach()
+  file(STRINGS "${WORK_DIR}/one/metrics.csv" rows)
+  list(GET rows 5 row5)
+  list(GET rows 6 row6)
+  string(REPLACE "," ";" row5 "${row5}")
+  string(REPLACE "," ";" row6 "${row6}")
+  list(GET row5 5 lr5)
+  list(GET row6 5 lr6)
+  expect("epoch 5: expected lr 0 (the end of a T_max = 4 cosine), got ${lr5}" lr5 STREQUAL "0")
+  expect("epoch 6: expected the lr rising again, got ${lr6}" lr6 MATCHES "^0\\.0[0-9]+$")
+
+elseif(CASE STREQUAL "signal")
+  # SIGTERM and SIGINT sent to a running train_mlp: it finishes its step, writes a checkpoint,
+  # says how to resume and exits with 143 / 130; resumed, it ends with the bytes of a run that
+  # was never stopped.
+  # Wide enough that the epochs after the first take seconds: the signal lands mid-run even when
+  # a loaded machine wakes the polling shell late.
+  set(flags --samples 60000 --hidden 256,256 --seed 5 --threads 1 --brief --epochs 4)
+  run_train_mlp(code stdout stderr ${flags} --out "${WORK_DIR}/straight")
+  expect("straight run: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+  foreach(signal TERM INT)
+    if(signal STREQUAL "TERM")
+      set(expected_code 143)
+    else()
+      set(expected_code 130)
+    endif()
+    set(dir "${WORK_DIR}/stopped_${signal}")
+    # Started in the background; the signal goes once the first epoch's row is in metrics.csv.
+    execute_process(
+      COMMAND sh -c "\"$0\" \"$@\" > \"${dir}.out\" 2>&1 & pid=$!; \
+        while [ ! -s \"${dir}/metrics.csv\" ] || [ $(wc -l < \"${dir}/metrics.csv\") -lt 2 ]; do \
+          sleep 0.05; kill -0 $pid 2>/dev/null || break; done; \
+        kill -${signal} $pid; wait $pid; echo $?"
+        ${TRAIN_MLP} ${flags} --out "${dir}"
+      OUTPUT_VARIABLE code OUTPUT_STRIP_TRAILING_WHITESPACE)
+    file(READ "${dir}.out" output)
+    expect("SIG${signal}: expected exit code ${expected_code}, got ${code}\n${output}"
+           code EQUAL expected_code)
+    string(FIND "${output}" "Stopped by SIG${signal}" at)
+    expect("SIG${signal}: expected the stop reported, got\n${output}" at GREATER -1)
+    string(FIND "${output}" "Resume with: train_mlp --resume ${dir}/model.safetensors" at)
+    expect("SIG${signal}: expected how to resume, got\n${output}" at GREATER -1)
+    run_train_mlp(code stdout stderr --resume "${dir}/model.safetensors" --threads 1 --brief)
+    expect("resume after SIG${signal}: exit code ${code}\n${stdout}${stderr}" code EQUAL 0)
+    foreach(file metrics.csv model.safetensors training_state.safetensors)
+      execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${WORK_DIR}/straight/${file}"
+                      "${dir}/${file}" RESULT_VARIABLE differ)
+      expect("stopped by SIG${signal} and resumed: ${file} differs from the straight run's\n${output}"
+             differ EQUAL 0)
+    endforeach()
+  endforeach()
+
+elseif(CASE STREQUAL "explode")
+  # A loss that explodes without reaching NaN/Inf stops the run with the likely cause named,
+  # and the table stays aligned (the loss in scientific notation).
+  run_train_mlp(code stdout stderr --dataset blobs --no-bn --lr 1.0 --schedule none --epochs 5
+                --seed 0 --threads 1 --brief --out "${WORK_DIR}/explode")
+  expect("explode: expected exit code 1, got ${code}\n${stdout}${stderr}" code EQUAL 1)
+  string(REGEX MATCH "the mean training loss [0-9.e+]+ is over 100 times that of guessing every class equally likely \\(1\\.10\\): the weights are diverging\\. The likely cause is a learning rate too large for this network: try a smaller --lr \\(this run: 1\\)" found "${stdout}")
+  expect("explode: expected the cause named, got\n${stdout}" found)
+  # The header's columns: "epoch" in 6, then the loss in 9 characters, then the train accuracy
+  # in 9 ("    33.3%"): the loss must come in scientific notation, d.ddde+XX.
+  string(REGEX MATCH "\n     1  [0-9]\\.[0-9][0-9][0-9]e\\+[0-9][0-9]      [0-9][0-9]\\.[0-9]%" row
+         "${stdout}")
+  expect("explode: expected the row aligned, the loss in scientific notation, got\n${stdout}" row)
 
 elseif(CASE STREQUAL "diverge")
-  run_train_mlp(code stdout stderr --lr 5 --momentum 0.999 --weight-decay 1 --schedule none
+  run_train_mlp(code stdout stderr --lr 100 --momentum 0.999 --weight-decay 1 --schedule none
                 --epochs 10 --seed 0 --threads 1 --brief --out "${WORK_DIR}/nan")
   expect("diverge: expected exit code 1, got ${code}\n${stdout}" code EQUAL 1)
   string(REGEX MATCH
@@ -143,7 +295,7 @@ elseif(CASE STREQUAL "diverge")
     string(FIND "${stdout}" "trained ${last_good} epochs" at)
     expect("diverge: expected the checkpoint of epoch ${last_good}, got:\n${stdout}" at GREATER -1)
   endif()
-  run_train_mlp(code stdout stderr --lr 5 --momentum 0.999 --weight-decay 1 --schedule none
+  run_train_mlp(code stdout stderr --lr 100 --momentum 0.999 --weight-decay 1 --schedule none
                 --epochs 10 --seed 0 --threads 1 --brief --detect-anomaly --out "${WORK_DIR}/anomaly")
   expect("--detect-anomaly: expected exit code 1, got ${code}\n${stdout}\n${stderr}" code EQUAL 1)
   string(REGEX MATCH "Training stopped at epoch [0-9]+, step [0-9]+/[0-9]+: anomaly detection found a NaN/Inf: .*'[a-z_]+' produced" found "${stdout}")

@@ -1,0 +1,206 @@
+// train_mlp's parts that a whole run cannot pin down cheaply: the training state's file (every
+// value back as it was, every damaged or mismatched file refused before anything changes), the
+// number formatting that keeps the table aligned, the chart axes, and the training split size
+// the --batch-size check uses. The end-to-end runs (resume, signals) are ctest cases
+// (examples/train_mlp/test_train_mlp.cmake).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "common/mlp.hpp"
+#include "common/plot.hpp"
+#include "common/training.hpp"
+#include "train_mlp/checkpoint.hpp"
+#include "train_mlp/console.hpp"
+#include "train_mlp/flags.hpp"
+
+namespace fs = std::filesystem;
+using namespace train_mlp;
+
+namespace {
+
+// A fresh scratch folder under the system's temporary directory.
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("minigrad_test_train_mlp_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// A small BatchNorm MLP, SGD with momentum in two groups and a cosine schedule, trained two steps
+// so every buffer and the schedule hold something.
+struct Setup {
+  examples::MlpSpec spec{.inputs = 2, .hidden = {4}, .classes = 3};
+  mg::Generator gen{1};
+  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  mg::optim::SGD sgd{examples::param_groups(net, 1e-3), {.lr = 0.1, .momentum = 0.9}};
+  mg::optim::CosineAnnealingLR schedule{sgd, 5};
+
+  Setup() {
+    const mg::data::Dataset ds = mg::data::make_blobs(40, 3, 0.5, 2);
+    mg::data::DataLoader loader(ds, {.batch_size = 8, .drop_last = true, .seed = 3});
+    examples::train_epoch(net, loader, sgd);
+    schedule.step();
+  }
+
+  TrainingState state(Progress progress) const {
+    TrainingState s;
+    s.progress = progress;
+    s.config = {{"--dataset", "blobs"}, {"--lr", "0.1"}};
+    s.optimizer = sgd.state_dict();
+    s.schedule = schedule.state_dict();
+    s.loader_epoch = 1;
+    mg::Generator stream(9);
+    stream.normal();  // leaves a spare normal in the state
+    s.generators["dropout"] = stream.state();
+    return s;
+  }
+  CheckpointInfo info(Progress progress) const {
+    return {
+        .dataset = "blobs", .classes = 3, .hidden = {4}, .batchnorm = true, .progress = progress};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("training state: every value comes back, the optimizer's by parameter name",
+          "[train_mlp]") {
+  Setup s;
+  const fs::path model = scratch("roundtrip") / "model.safetensors";
+  const Progress progress{.epoch = 1, .step = 3, .loss_sum = 2.718281828459045};
+  const std::vector<std::string> names = parameter_names(s.sgd, s.net);
+  CHECK(names ==
+        std::vector<std::string>{"0.weight", "3.weight", "0.bias", "1.weight", "1.bias", "3.bias"});
+  save_checkpoint(s.net, model, s.info(progress), s.state(progress), names);
+
+  // The momentum buffers are stored under the parameters' names.
+  const mg::safetensors::File file =
+      mg::safetensors::read_file(training_state_path(model).string());
+  bool named = false;
+  for (const auto& entry : file.tensors)
+    named |= entry.name == "optimizer.state.3.weight.momentum_buffer";
+  CHECK(named);
+
+  const CheckpointInfo info = read_checkpoint_info(model);
+  CHECK(info.progress == Progress{.epoch = 1, .step = 3, .loss_sum = 0});
+  const TrainingState back = read_training_state(model, info, names);
+  const TrainingState saved = s.state(progress);
+  CHECK(back.progress == progress);
+  CHECK(back.config == saved.config);
+  CHECK(back.loader_epoch == 1);
+  CHECK(back.generators.at("dropout") == saved.generators.at("dropout"));
+  CHECK(back.schedule.integers == saved.schedule.integers);
+  CHECK(back.schedule.reals == saved.schedule.reals);
+  CHECK(back.optimizer.reals == saved.optimizer.reals);
+  CHECK(back.optimizer.integers == saved.optimizer.integers);
+  REQUIRE(back.optimizer.tensors.size() == saved.optimizer.tensors.size());
+  for (const auto& [key, t] : saved.optimizer.tensors)
+    CHECK(back.optimizer.tensors.at(key).to_vector() == t.to_vector());
+  // A fresh optimizer that loads it takes the same next step.
+  mg::Generator gen(1);
+  mg::nn::Sequential other = examples::make_mlp(s.spec, gen);
+  mg::load(other, model.string());
+  mg::optim::SGD sgd(examples::param_groups(other, 1e-3), {.lr = 0.1, .momentum = 0.9});
+  sgd.load_state_dict(back.optimizer);
+  CHECK(sgd.momentum_buffer(other.at<mg::nn::Linear>(3).weight).to_vector() ==
+        s.sgd.momentum_buffer(s.net.at<mg::nn::Linear>(3).weight).to_vector());
+}
+
+TEST_CASE("training state: a missing, mismatched or foreign file is refused", "[train_mlp]") {
+  Setup s;
+  const fs::path dir = scratch("refused");
+  const fs::path model = dir / "model.safetensors";
+  const Progress progress{.epoch = 2};
+  const std::vector<std::string> names = parameter_names(s.sgd, s.net);
+  save_checkpoint(s.net, model, s.info(progress), s.state(progress), names);
+  const CheckpointInfo info = read_checkpoint_info(model);
+
+  SECTION("other parameters") {
+    std::vector<std::string> other = names;
+    other.pop_back();
+    CHECK_THROWS_WITH(read_training_state(model, info, other),
+                      Catch::Contains("expected optimizer state for the parameters [0.weight,"));
+  }
+  SECTION("a model file of another step (a crash between the two writes)") {
+    CheckpointInfo later = info;
+    later.progress.epoch = 3;
+    CHECK_THROWS_WITH(read_training_state(model, later, names),
+                      Catch::Contains("is of epoch 2 step 0, but model.safetensors of epoch 3"));
+  }
+  SECTION("no training state") {
+    fs::remove(training_state_path(model));
+    CHECK_THROWS_WITH(read_training_state(model, info, names),
+                      Catch::Contains("missing: an exact resume needs the training state"));
+    CHECK_FALSE(read_run_config(model).has_value());
+  }
+  SECTION("a safetensors file of something else") {
+    mg::safetensors::File foreign;
+    foreign.metadata["format"] = "something else";
+    mg::safetensors::write_file(training_state_path(model).string(), foreign);
+    CHECK_THROWS_WITH(read_training_state(model, info, names),
+                      Catch::Contains("expected metadata \"format_version\", missing"));
+  }
+}
+
+TEST_CASE("train_epoch: an epoch resumed after k steps ends as an uninterrupted one",
+          "[train_mlp]") {
+  const mg::data::Dataset ds = mg::data::make_blobs(64, 3, 0.5, 4);
+  auto fresh = [&](mg::nn::Sequential& net) {
+    mg::Generator gen(5);
+    net = examples::make_mlp({.inputs = 2, .hidden = {8}, .classes = 3}, gen);
+  };
+  mg::nn::Sequential a, b;
+  fresh(a);
+  fresh(b);
+  mg::optim::SGD sgd_a(a.parameters(), {.lr = 0.1, .momentum = 0.9});
+  mg::optim::SGD sgd_b(b.parameters(), {.lr = 0.1, .momentum = 0.9});
+  mg::data::DataLoader loader_a(ds, {.batch_size = 8, .seed = 6});
+  mg::data::DataLoader loader_b(ds, {.batch_size = 8, .seed = 6});
+  const examples::EpochResult whole = examples::train_epoch(a, loader_a, sgd_a);
+  // b stops after step 3 (as a signal would), then the same epoch is drawn again and continued.
+  examples::EpochHooks stop_at_3;
+  stop_at_3.after_step = [](int64_t step, double) { return step < 3; };
+  const examples::EpochResult first = examples::train_epoch(b, loader_b, sgd_b, stop_at_3);
+  CHECK(first.stopped);
+  CHECK(first.steps == 3);
+  loader_b.set_epoch(loader_b.epoch() - 1);
+  const examples::EpochResult rest = examples::train_epoch(b, loader_b, sgd_b, {}, first);
+  CHECK_FALSE(rest.stopped);
+  CHECK(rest.steps == whole.steps);
+  CHECK(rest.loss_sum == whole.loss_sum);
+  for (std::size_t i = 0; i < a.parameters().size(); ++i)
+    CHECK(a.parameters()[i].to_vector() == b.parameters()[i].to_vector());
+}
+
+TEST_CASE("fit_number: fixed-point when it fits and shows the value, scientific otherwise",
+          "[train_mlp]") {
+  CHECK(fit_number(0.41234, 9, 4) == "   0.4123");
+  CHECK(fit_number(0, 9, 5) == "  0.00000");
+  CHECK(fit_number(11246288566.6, 9, 4) == "1.125e+10");
+  CHECK(fit_number(3e-7, 9, 5) == "3.000e-07");
+  CHECK(fit_number(-2.5e12, 9, 4) == "-2.50e+12");
+  CHECK(fit_number(1234.5678, 7, 4) == "1.2e+03");
+  CHECK(fit_number(0.00086, 7, 4) == " 0.0009");
+  for (double v : {1e-300, 0.5, 7.0, 1e5, 1e200, -1e-9}) CHECK(fit_number(v, 9, 4).size() == 9);
+}
+
+TEST_CASE("chart axes: whole-number epoch ticks, log scale across decades", "[train_mlp]") {
+  CHECK(examples::nice_ticks(1, 3) == std::vector<double>{1, 1.5, 2, 2.5, 3});
+  CHECK(examples::nice_ticks(1, 3, 5, true) == std::vector<double>{1, 2, 3});
+  CHECK(examples::nice_ticks(1, 25, 5, true) == std::vector<double>{5, 10, 15, 20, 25});
+  CHECK(examples::spans_decades({1.2, 0.4, 0.05}) == false);
+  CHECK(examples::spans_decades({1.1e10, 3.0, 1.0}));
+  CHECK_FALSE(examples::spans_decades({0.0, -1.0, 5.0}));
+}
+
+TEST_CASE("training_points: the size train_test_split gives the training set", "[train_mlp]") {
+  for (const auto& [samples, classes] :
+       {std::pair<int64_t, int64_t>{12, 3}, {1500, 3}, {10, 2}, {101, 7}, {800, 3}}) {
+    const auto [train, test] =
+        mg::data::train_test_split(mg::data::make_blobs(samples, classes, 0.5, 1), 0.2, 1);
+    CHECK(training_points(samples, classes, 0.2) == train.size());
+  }
+  CHECK(training_points(12, 3, 0.2) == 9);  // not 12 - round(2.4) = 10
+}
