@@ -37,8 +37,9 @@ else
 UMBRELLA_DIR := $(OUT)/include
 UMBRELLA := $(OUT)/include/minigrad/minigrad.hpp
 endif
+# playground/wasm/bit_cast.hpp: std::bit_cast, which Emscripten 3.1.6's libc++ 13 lacks.
 CXXFLAGS := -std=c++20 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -DFMT_HEADER_ONLY \
-            -I. -I$(UMBRELLA_DIR) -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
+            -include playground/wasm/bit_cast.hpp -I. -I$(UMBRELLA_DIR) -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
             -isystem /usr/include/eigen3 -Wall -Wno-unknown-pragmas
 LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sSINGLE_FILE=1 -sMODULARIZE=1 \
            -sEXPORT_NAME=createMinigrad -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web \
