@@ -28,8 +28,9 @@ OBJS := $(patsubst %.cpp,$(OUT)/obj/%.o,$(SRCS))
 # thread: no -fopenmp, and playground/wasm/omp.h answers the library's OpenMP calls.
 # fmt, nlohmann/json and Eigen are header-only here; Emscripten's sysroot has none of them, so
 # their Debian headers are linked in under $(OUT)/sysinc.
+# playground/wasm/bit_cast.hpp: std::bit_cast, which Emscripten 3.1.6's libc++ 13 lacks.
 CXXFLAGS := -std=c++20 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -DFMT_HEADER_ONLY \
-            -I. -Iinclude -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
+            -include playground/wasm/bit_cast.hpp -I. -Iinclude -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
             -isystem /usr/include/eigen3 -Wall -Wno-unknown-pragmas
 LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sSINGLE_FILE=1 -sMODULARIZE=1 \
            -sEXPORT_NAME=createMinigrad -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web \

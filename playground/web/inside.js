@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 const SHOWN_CHANNELS = 16;
 
 export function makeInsidePanel(call) {
-  const view = { state: null, modes: null, running: null, gap: null };
+  const view = { state: null, modes: null, other: null, running: null, gap: null };
   const layer = () => Number($('bn-layer').value);
   const channel = () => Number($('bn-channel').value);
 
@@ -13,11 +13,14 @@ export function makeInsidePanel(call) {
     try {
       view.state = call('bn_state', { id: 'left', layer: layer() });
     } catch (e) {
-      $('bn-readout').textContent = e.message;  // a left network without BatchNorm1d
+      // A left network without BatchNorm1d, or a layer it does not have: the library's message.
+      $('bn-readout').textContent = `${e.message}. Choose BatchNorm for the left network in panel 1.`;
       view.state = view.modes = null;
       return;
     }
-    view.modes = view.state.batch ? call('bn_modes', { id: 'left', layer: layer(), mode: $('bn-mode').value }) : null;
+    const mode = $('bn-mode').value, other = mode === 'train' ? 'eval' : 'train';
+    view.modes = view.state.batch ? call('bn_modes', { id: 'left', layer: layer(), mode }) : null;
+    view.other = view.state.batch ? call('bn_modes', { id: 'left', layer: layer(), mode: other }) : null;
     draw();
   }
 
@@ -39,12 +42,17 @@ export function makeInsidePanel(call) {
     dots(f, cs.map((c) => c + 0.2), s.running_var.slice(0, C), RIGHT, 3.5);
   }
 
+  // The chosen mode's outputs (large dots) and the other mode's (small) for one channel.
   function drawModes() {
-    const m = view.modes, c = Math.min(channel(), m.channels - 1), C = m.channels, N = m.N;
+    const m = view.modes, o = view.other, c = Math.min(channel(), m.channels - 1), C = m.channels, N = m.N;
     const xs = [...Array(N).keys()].map((i) => m.x[i * C + c]);
     const ys = [...Array(N).keys()].map((i) => m.y[i * C + c]);
-    const f = frame($('bn-modes'), range(xs), range(ys, [-2.5, 2.5]), { title: `channel ${c}, ${m.mode}(): y against x`, xlabel: 'x (the layer input)' });
-    dots(f, xs, ys, m.mode === 'train' ? LEFT : RIGHT, 3);
+    const ys_other = [...Array(N).keys()].map((i) => o.y[i * C + c]);
+    const f = frame($('bn-modes'), range(xs), range(ys, ys_other, [-2.5, 2.5]),
+      { title: `channel ${c}: train() blue, eval() orange (${m.mode}() large)`, xlabel: 'x (the layer input)' });
+    const color = (mode) => (mode === 'train' ? LEFT : RIGHT);
+    dots(f, xs, ys_other, color(o.mode), 2);
+    dots(f, xs, ys, color(m.mode), 3.5);
     const changed = m.before.running_mean[c] !== m.after.running_mean[c];
     $('bn-modes-caption').textContent = `In ${m.mode}() the ${N} outputs of channel ${c} have mean ${fmt(m.y_mean[c])} ` +
       `and variance ${fmt(m.y_var[c])}; this forward ${changed ? 'updated' : 'left unchanged'} running_mean ` +

@@ -6,11 +6,11 @@ import { makeInsidePanel } from './inside.js';
 import { makeTrainPanel } from './train.js';
 
 const call = await loadMinigrad();
-const train = makeTrainPanel(call);
-const inside = makeInsidePanel(call);
+// Panel 2 looks at panel 1's left network: it redraws whenever panel 1 evaluates that network.
+let inside = null;
+const train = makeTrainPanel(call, () => inside && inside.refresh());
+inside = makeInsidePanel(call);
+inside.refresh();
 const backward = makeBackwardPanel(call);
-// Panel 2 looks at panel 1's left network: redraw it when that network steps or is reset.
-for (const id of ['step', 'reset']) document.getElementById(id).addEventListener('click', () => inside.refresh());
-document.getElementById('start').addEventListener('click', () => inside.refresh());
 document.getElementById('status').textContent = 'minigrad is loaded.';
 window.playground = { call, train, inside, backward, ready: true };

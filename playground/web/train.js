@@ -7,7 +7,8 @@ const NORM_NAMES = { batch: 'BatchNorm', layer: 'LayerNorm', none: 'no norm' };
 const STEPS_PER_FRAME = 4;
 const EVAL_EVERY = 20;  // steps between test evaluations and redraws of the regions
 
-export function makeTrainPanel(call) {
+// onEvaluate() is called after each evaluation of the left network (panel 2 redraws then).
+export function makeTrainPanel(call, onEvaluate = () => {}) {
   const state = { runs: {}, running: false };
 
   function settings() {
@@ -42,6 +43,7 @@ export function makeTrainPanel(call) {
     run.last = call('evaluate', { id: run.id });
     run.acc.push([run.losses.length, run.last.test_acc]);
     run.boundary = call('boundary', { id: run.id, grid: 75, box: [-1.6, 1.6, -1.6, 1.6] });
+    if (run.id === 'left') onEvaluate();
   }
 
   // n steps of every run; returns the left run's losses of these steps.
