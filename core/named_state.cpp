@@ -64,9 +64,10 @@ void NamedState::insert(const std::string& prefix, const NamedState& other) {
   check(other.tensors);
   check(other.reals);
   check(other.integers);
-  for (const auto& [key, t] : other.tensors) tensors.emplace(prefix + "." + key, t);
-  for (const auto& [key, r] : other.reals) reals.emplace(prefix + "." + key, r);
-  for (const auto& [key, i] : other.integers) integers.emplace(prefix + "." + key, i);
+  const std::string dotted = prefix + ".";
+  for (const auto& [key, t] : other.tensors) tensors.emplace(dotted + key, t);
+  for (const auto& [key, r] : other.reals) reals.emplace(dotted + key, r);
+  for (const auto& [key, i] : other.integers) integers.emplace(dotted + key, i);
 }
 
 NamedState NamedState::extract(const std::string& prefix) const {
