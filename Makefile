@@ -1,4 +1,5 @@
 # The user's entry points. `make demo` and `make test` work on a fresh Debian machine.
+MAKEFLAGS += --no-print-directory
 .PHONY: all deps build test demo asan tsan bench clean playground
 
 all: build
@@ -13,8 +14,16 @@ build: deps
 test: build
 	ctest --preset release
 
-demo: build
-	./build/release/examples/train_mlp --compare-bn
+# The demo installs and builds only what it runs (the library and train_mlp), in the same build
+# directory as `make test` (its preset leaves the tests and the bench unconfigured); the build's
+# own output goes to a log, shown only if it fails, so what is printed is train_mlp's.
+demo:
+	@scripts/install-deps.sh --demo
+	@cmake --preset demo >/dev/null
+	@echo "demo: building minigrad and train_mlp (log: build/release/demo-build.log)"
+	@cmake --build --preset demo >build/release/demo-build.log 2>&1 || \
+	  { cat build/release/demo-build.log; exit 1; }
+	@./build/release/examples/train_mlp --compare-bn
 
 asan: deps
 	@cmake --preset asan >/dev/null

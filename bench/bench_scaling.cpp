@@ -14,11 +14,11 @@
 
 #include "bench/timing.hpp"
 #include "core/distributed.hpp"
-#include "core/loss.hpp"
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/data_parallel.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"

@@ -92,13 +92,4 @@ AllocatorStats allocator_stats() {
   return c.stats;
 }
 
-void release_cached_memory() {
-  Cache& c = cache();
-  std::lock_guard lock(c.mutex);
-  for (auto& [size, blocks] : c.free_blocks)
-    for (void* p : blocks) std::free(p);
-  c.free_blocks.clear();
-  c.stats.bytes_cached = 0;
-}
-
 }  // namespace mg

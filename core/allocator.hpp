@@ -24,7 +24,5 @@ void* allocate(std::size_t bytes);
 void deallocate(void* ptr, std::size_t bytes);
 
 AllocatorStats allocator_stats();
-// Returns every cached block to the system (tests and benchmarks use it to start cold).
-void release_cached_memory();
 
 }  // namespace mg

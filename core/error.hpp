@@ -1,6 +1,6 @@
-// The two kinds of error a user can meet. Misuse throws one of these with a
-// message that names the op, what it expected and what it got; broken internal invariants
-// assert instead.
+// The two kinds of error: misuse by a user (a bad shape, a bad option, a second backward through
+// a freed graph) throws one of these with a message that names the op, what it expected and
+// what it got; a broken internal invariant asserts instead.
 #pragma once
 
 #include <stdexcept>

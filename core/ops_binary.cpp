@@ -55,18 +55,14 @@ Broadcast broadcast(const char* op, const Shape& a, const Shape& b) {
   return plan;
 }
 
-// y[i] = f(a[ia], b[ib]) over y's index space.
-template <typename T, typename F>
-BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const BasicTensor<T>& b,
-                              F f) {
-  const Broadcast p = broadcast(op, a.shape(), b.shape());
-  BasicTensor<T> y = BasicTensor<T>::empty(p.out);
-  const T* pa = a.data();
-  const T* pb = b.data();
-  T* py = y.data();
+// The broadcast index loop, the one place it is written: calls visit(k, ia, ib) for every
+// element k of y (row-major), with ia, ib the elements of a and b it reads.
+template <typename Visit>
+void for_each_element(const Broadcast& p, Visit visit) {
   if (p.same_shape) {
-    for (int64_t i = 0; i < y.numel(); ++i) py[i] = f(pa[i], pb[i]);
-    return y;
+    const int64_t n = p.dims[0] * p.dims[1] * p.dims[2];
+    for (int64_t k = 0; k < n; ++k) visit(k, k, k);
+    return;
   }
   int64_t k = 0;
   for (int64_t i = 0; i < p.dims[0]; ++i)
@@ -74,8 +70,19 @@ BasicTensor<T> forward_binary(const char* op, const BasicTensor<T>& a, const Bas
       for (int64_t l = 0; l < p.dims[2]; ++l, ++k) {
         const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
         const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
-        py[k] = f(pa[ia], pb[ib]);
+        visit(k, ia, ib);
       }
+}
+
+// y[k] = f(a[ia], b[ib]) over y's index space.
+template <typename T, typename F>
+BasicTensor<T> forward_binary(const Broadcast& p, const BasicTensor<T>& a, const BasicTensor<T>& b,
+                              F f) {
+  BasicTensor<T> y = BasicTensor<T>::empty(p.out);
+  const T* pa = a.data();
+  const T* pb = b.data();
+  T* py = y.data();
+  for_each_element(p, [&](int64_t k, int64_t ia, int64_t ib) { py[k] = f(pa[ia], pb[ib]); });
   return y;
 }
 
@@ -117,20 +124,20 @@ class GradSink {
 
 // The shared backward: for each element of y, `local(dy, a, b)` returns the pair
 // (dy * dy/da, dy * dy/db); each is added into the operand's gradient at the element it came
-// from, so a stretched operand receives the sum over the dims it was stretched along.
+// from, so a stretched operand receives the sum over the dims it was stretched along. It keeps
+// the forward's plan (the shapes of a and b cannot change in between).
 template <typename T, typename F>
-BackwardFn<T> backward_binary(const char* op, Reads reads, const BasicTensor<T>& a,
+BackwardFn<T> backward_binary(const Broadcast& p, Reads reads, const BasicTensor<T>& a,
                               const BasicTensor<T>& b, F local) {
   std::optional<SavedTensor<T>> saved_a, saved_b;
   if (reads != Reads::nothing) {
     saved_a.emplace(a);
     saved_b.emplace(b);
   }
-  return [op, reads, saved_a = std::move(saved_a), saved_b = std::move(saved_b), local](
+  return [p, reads, saved_a = std::move(saved_a), saved_b = std::move(saved_b), local](
              const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
     const BasicTensor<T>& a = in[0];
     const BasicTensor<T>& b = in[1];
-    const Broadcast p = broadcast(op, a.shape(), b.shape());
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();
     GradSink<T> ga(a, dy.numel()), gb(b, dy.numel());
     // The values the needed gradients read come from the saved operands, checked. The loop
@@ -141,16 +148,11 @@ BackwardFn<T> backward_binary(const char* op, Reads reads, const BasicTensor<T>&
     const T* pa = read_a ? saved_a->get().data() : a.data();
     const T* pb = read_b ? saved_b->get().data() : b.data();
     const T* pdy = dy.data();
-    int64_t k = 0;
-    for (int64_t i = 0; i < p.dims[0]; ++i)
-      for (int64_t j = 0; j < p.dims[1]; ++j)
-        for (int64_t l = 0; l < p.dims[2]; ++l, ++k) {
-          const int64_t ia = i * p.stride_a[0] + j * p.stride_a[1] + l * p.stride_a[2];
-          const int64_t ib = i * p.stride_b[0] + j * p.stride_b[1] + l * p.stride_b[2];
-          const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
-          ga.add(ia, da);
-          gb.add(ib, db);
-        }
+    for_each_element(p, [&](int64_t k, int64_t ia, int64_t ib) {
+      const auto [da, db] = local(pdy[k], pa[ia], pb[ib]);
+      ga.add(ia, da);
+      gb.add(ib, db);
+    });
     ga.finish();
     gb.finish();
   };
@@ -161,9 +163,10 @@ BackwardFn<T> backward_binary(const char* op, Reads reads, const BasicTensor<T>&
 template <typename T>
 BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a + b
-  BasicTensor<T> y = forward_binary("add", a, b, [](T a, T b) { return a + b; });
+  const Broadcast plan = broadcast("add", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a + b; });
   // dy/da = 1, dy/db = 1
-  y.set_grad_fn("add", {a, b}, backward_binary<T>("add", Reads::nothing, a, b, [](T dy, T, T) {
+  y.set_grad_fn("add", {a, b}, backward_binary<T>(plan, Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, dy};
                 }));
   return y;
@@ -172,9 +175,10 @@ BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a - b
-  BasicTensor<T> y = forward_binary("sub", a, b, [](T a, T b) { return a - b; });
+  const Broadcast plan = broadcast("sub", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a - b; });
   // dy/da = 1, dy/db = -1
-  y.set_grad_fn("sub", {a, b}, backward_binary<T>("sub", Reads::nothing, a, b, [](T dy, T, T) {
+  y.set_grad_fn("sub", {a, b}, backward_binary<T>(plan, Reads::nothing, a, b, [](T dy, T, T) {
                   return std::pair{dy, -dy};
                 }));
   return y;
@@ -183,10 +187,11 @@ BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a * b
-  BasicTensor<T> y = forward_binary("mul", a, b, [](T a, T b) { return a * b; });
+  const Broadcast plan = broadcast("mul", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a * b; });
   // dy/da = b, dy/db = a
   y.set_grad_fn("mul", {a, b},
-                backward_binary<T>("mul", Reads::other_operand, a, b, [](T dy, T a, T b) {
+                backward_binary<T>(plan, Reads::other_operand, a, b, [](T dy, T a, T b) {
                   return std::pair{dy * b, dy * a};
                 }));
   return y;
@@ -195,9 +200,10 @@ BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 template <typename T>
 BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a / b
-  BasicTensor<T> y = forward_binary("div", a, b, [](T a, T b) { return a / b; });
+  const Broadcast plan = broadcast("div", a.shape(), b.shape());
+  BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a / b; });
   // dy/da = 1 / b, dy/db = -a / b^2
-  y.set_grad_fn("div", {a, b}, backward_binary<T>("div", Reads::quotient, a, b, [](T dy, T a, T b) {
+  y.set_grad_fn("div", {a, b}, backward_binary<T>(plan, Reads::quotient, a, b, [](T dy, T a, T b) {
                   return std::pair{dy / b, -dy * a / (b * b)};
                 }));
   return y;

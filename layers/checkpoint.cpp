@@ -7,13 +7,13 @@
 
 #include "core/safetensors.hpp"
 
-namespace mg {
+namespace mg::nn {
 namespace {
 
 static_assert(std::endian::native == std::endian::little,
               "safetensors stores little-endian data; this build copies bytes as they are");
 
-namespace st = safetensors;
+namespace st = mg::safetensors;
 
 template <typename V>
 std::vector<std::byte> bytes_of(const V* values, int64_t n) {
@@ -28,7 +28,7 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-void save(nn::Module& module, const std::string& path,
+void save(Module& module, const std::string& path,
           const std::map<std::string, std::string>& metadata) {
   st::File file;
   file.metadata = metadata;
@@ -47,13 +47,13 @@ void save(nn::Module& module, const std::string& path,
   st::write_file(path, file);
 }
 
-std::map<std::string, std::string> load(nn::Module& module, const std::string& path) {
+std::map<std::string, std::string> load(Module& module, const std::string& path) {
   const st::File file = st::read_file(path);
   std::map<std::string, const st::Entry*> entries;
   for (const st::Entry& e : file.tensors) entries[e.name] = &e;
 
   // Validate every key against the module before building anything.
-  nn::StateDict<float> own = module.state_dict();
+  StateDict<float> own = module.state_dict();
   std::vector<std::string> missing, unexpected;
   for (const auto& [name, value] : own)
     if (!entries.count(name)) missing.push_back(name);
@@ -67,7 +67,7 @@ std::map<std::string, std::string> load(nn::Module& module, const std::string& p
         fmt::format("load: '{}' does not match the model: missing keys [{}], unexpected keys [{}]",
                     path, fmt::join(missing, ", "), fmt::join(unexpected, ", ")));
   }
-  nn::StateDict<float> loaded;
+  StateDict<float> loaded;
   for (const auto& [name, value] : own) {
     const st::Entry& e = *entries.at(name);
     if (const auto* t = std::get_if<Tensor>(&value)) {
@@ -95,4 +95,4 @@ std::map<std::string, std::string> load(nn::Module& module, const std::string& p
   return file.metadata;
 }
 
-}  // namespace mg
+}  // namespace mg::nn

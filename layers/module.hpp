@@ -1,5 +1,5 @@
-// Module: the one base class of every layer (one level deep: Linear, ReLU, BatchNorm1d and
-// Sequential derive from it directly).
+// Module: the one base class of every layer. One level deep: each layer, Sequential included,
+// derives from it directly, never from another layer.
 //
 // A layer says what it holds in plain code, by overriding three small functions:
 //   own_parameters()  its trainable tensors, by name       {"weight", w}, {"bias", b}

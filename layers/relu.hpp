@@ -1,6 +1,6 @@
 // ReLU: y = max(x, 0), elementwise. The smallest layer there is, and the one to copy when adding
 // a layer: a class deriving from BasicModule<T>, a forward, a repr, and (for a layer with
-// weights) own_parameters(). See docs/ for the checklist.
+// weights) own_parameters(). docs/adding_a_layer.md has the checklist and a worked example.
 #pragma once
 
 #include <string>

@@ -28,18 +28,9 @@ OBJS := $(patsubst %.cpp,$(OUT)/obj/%.o,$(SRCS))
 # thread: no -fopenmp, and playground/wasm/omp.h answers the library's OpenMP calls.
 # fmt, nlohmann/json and Eigen are header-only here; Emscripten's sysroot has none of them, so
 # their Debian headers are linked in under $(OUT)/sysinc.
-# The umbrella header <minigrad/minigrad.hpp>: in include/ where the tree keeps it there, else a
-# copy of core/minigrad.hpp where the CMake build puts one.
-ifneq ($(wildcard include/minigrad/minigrad.hpp),)
-UMBRELLA_DIR := include
-UMBRELLA :=
-else
-UMBRELLA_DIR := $(OUT)/include
-UMBRELLA := $(OUT)/include/minigrad/minigrad.hpp
-endif
 # playground/wasm/bit_cast.hpp: std::bit_cast, which Emscripten 3.1.6's libc++ 13 lacks.
 CXXFLAGS := -std=c++20 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -DFMT_HEADER_ONLY \
-            -include playground/wasm/bit_cast.hpp -I. -I$(UMBRELLA_DIR) -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
+            -include playground/wasm/bit_cast.hpp -I. -Iinclude -Iplayground/wasm -Iexamples -isystem $(OUT)/sysinc \
             -isystem /usr/include/eigen3 -Wall -Wno-unknown-pragmas
 LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sSINGLE_FILE=1 -sMODULARIZE=1 \
            -sEXPORT_NAME=createMinigrad -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web \
@@ -58,7 +49,7 @@ $(OUT)/web/%: playground/web/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(OUT)/obj/%.o: %.cpp $(OUT)/sysinc/.made $(UMBRELLA)
+$(OUT)/obj/%.o: %.cpp $(OUT)/sysinc/.made
 	@mkdir -p $(@D)
 	$(EMCC) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
@@ -67,9 +58,5 @@ $(OUT)/sysinc/.made:
 	ln -sfn /usr/include/fmt $(@D)/fmt
 	ln -sfn /usr/include/nlohmann $(@D)/nlohmann
 	touch $@
-
-$(OUT)/include/minigrad/minigrad.hpp: core/minigrad.hpp
-	@mkdir -p $(@D)
-	cp $< $@
 
 -include $(OBJS:.o=.d)

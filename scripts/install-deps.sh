@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Installs the Debian packages minigrad builds, tests and fuzzes with, when they are missing.
-# Silent and fast when everything is present. Nothing else is downloaded at build time.
-#   scripts/install-deps.sh            build + test packages
+# Installs the Debian packages minigrad needs, when they are missing. Silent and fast when
+# everything is present. Nothing else is downloaded at build time.
+#   scripts/install-deps.sh --demo     what `make demo` needs: compiler, CMake, the library's and
+#                                      train_mlp's headers
+#   scripts/install-deps.sh            that, plus what `make test` and .ci/run need
 #   scripts/install-deps.sh --torch    also python3-torch (fixtures, benchmarks; never needed to build)
 set -euo pipefail
 
-packages=(build-essential cmake libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev)
+# The library (Eigen, fmt, nlohmann-json) and train_mlp (CLI11).
+packages=(build-essential cmake libeigen3-dev libfmt-dev libcli11-dev nlohmann-json3-dev)
 # OpenBLAS's OpenMP build: large matrix products (core/gemm.cpp; Eigen's GEMM without it).
 packages+=(libopenblas-openmp-dev)
-# clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders graph.dot pictures.
-packages+=(clang-14 libclang-rt-14-dev graphviz)
-# Static checks run by scripts/lint.sh in .ci/run.
-packages+=(clang-tidy-14 cppcheck)
-# Open MPI: mg::dist's collectives, and mpirun for the distributed tests and data-parallel runs.
-packages+=(libopenmpi-dev openmpi-bin)
-# The browser playground (make playground, scripts/test_playground.sh): Emscripten compiles
-# minigrad to WebAssembly, Node runs emcc's optimiser, serves the page and drives Chromium.
-packages+=(emscripten nodejs chromium)
+if [[ "${1:-}" != "--demo" ]]; then
+  # The tests (Catch2); clang + libFuzzer for the checkpoint fuzzer smoke run; graphviz renders
+  # graph.dot pictures.
+  packages+=(catch2 clang-14 libclang-rt-14-dev graphviz)
+  # Static checks run by scripts/lint.sh in .ci/run.
+  packages+=(clang-tidy-14 cppcheck)
+  # Open MPI: mg::dist's collectives, and mpirun for the distributed tests and data-parallel
+  # runs (a build without it is a world of one).
+  packages+=(libopenmpi-dev openmpi-bin)
+  # The browser playground (make playground, scripts/test_playground.sh): Emscripten compiles
+  # minigrad to WebAssembly, Node runs emcc's optimiser, serves the page and drives Chromium.
+  packages+=(emscripten nodejs chromium)
+fi
 # PyTorch for fixtures and the benchmark's comparison; OpenBLAS so that its GEMMs are not run
 # on the reference BLAS (which would flatter minigrad ten times over); libtorch's headers for the
 # benchmark's C++ PyTorch worker; BLIS, a GEMM candidate the benchmark measures.

@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/layernorm.hpp"

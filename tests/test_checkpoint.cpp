@@ -1,5 +1,5 @@
-// mg::save / mg::load: round trips, PyTorch key names and dtypes, and that every bad file is
-// refused with the module left exactly as it was.
+// mg::nn::save / mg::nn::load (also spelt mg::save / mg::load): round trips, PyTorch key names
+// and dtypes, and that every bad file is refused with the module left exactly as it was.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -64,16 +64,16 @@ TEST_CASE("save/load round trip restores parameters, running stats and the count
   const std::string path = (dir.path / "model.safetensors").string();
   mg::nn::Sequential a = make_net(1);
   warm_up(a);
-  mg::save(a, path, {{"epoch", "3"}});
+  mg::nn::save(a, path, {{"epoch", "3"}});
 
   mg::nn::Sequential b = make_net(2);
   REQUIRE(all_values(a) != all_values(b));
-  const auto metadata = mg::load(b, path);
+  const auto metadata = mg::nn::load(b, path);
   CHECK(all_values(a) == all_values(b));
   CHECK(b.at<mg::nn::BatchNorm1d>(1).num_batches_tracked == 3);
   CHECK(metadata.at("epoch") == "3");
   CHECK(metadata.at("format") == "minigrad");
-  CHECK(metadata.at("format_version") == mg::kCheckpointFormatVersion);
+  CHECK(metadata.at("format_version") == mg::nn::kCheckpointFormatVersion);
   CHECK_THAT(metadata.at("architecture"), Contains("BatchNorm1d(4"));
 
   a.eval();

@@ -19,7 +19,7 @@
 
 #include "core/autograd.hpp"
 #include "core/data.hpp"
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/random.hpp"
 #include "core/safetensors.hpp"
 #include "layers/batchnorm1d.hpp"

@@ -21,7 +21,7 @@
 
 #include "core/autograd.hpp"
 #include "core/data.hpp"
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"

@@ -6,7 +6,7 @@
 
 #include "check_gradient.hpp"
 #include "core/error.hpp"
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 
 using mg::Shape;
 using mg::TensorD;

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "fixture_json.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/linear.hpp"

@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/ops.hpp"
 
 using nlohmann::json;

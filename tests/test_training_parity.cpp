@@ -12,7 +12,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/linear.hpp"
 #include "layers/relu.hpp"

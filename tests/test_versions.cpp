@@ -14,7 +14,7 @@
 #include "core/autograd.hpp"
 #include "core/data.hpp"
 #include "core/error.hpp"
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "fixture_json.hpp"

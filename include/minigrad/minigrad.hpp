@@ -1,6 +1,8 @@
-// The whole public API of minigrad. An installed consumer writes
+// The whole public API of minigrad: core/ (namespace mg), layers/ (mg::nn), optim/ (mg::optim).
+// An installed consumer writes
 //   find_package(minigrad)  +  target_link_libraries(app PRIVATE minigrad::minigrad)
-// and then `#include <minigrad/minigrad.hpp>`.
+// and then `#include <minigrad/minigrad.hpp>`. It lives above the three folders because it
+// includes all of them; no file inside them includes it.
 #pragma once
 
 #include "core/allocator.hpp"
@@ -10,7 +12,6 @@
 #include "core/dot.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
-#include "core/loss.hpp"
 #include "core/named_state.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
@@ -28,6 +29,7 @@
 #include "layers/layernorm.hpp"
 #include "layers/leaky_relu.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/module.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"

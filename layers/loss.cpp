@@ -1,5 +1,5 @@
 // Losses. Legend: N = batch, K = classes.
-#include "core/loss.hpp"
+#include "layers/loss.hpp"
 
 #include <cmath>
 #include <vector>
