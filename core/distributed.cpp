@@ -229,6 +229,13 @@ int world_size() {
   return 1;
 }
 
+void abort(int code) {
+#ifdef MINIGRAD_WITH_MPI
+  if (is_initialized()) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::exit(code);
+}
+
 void barrier() {
 #ifdef MINIGRAD_WITH_MPI
   if (use_mpi("barrier")) check("barrier", MPI_Barrier(MPI_COMM_WORLD));

@@ -65,6 +65,10 @@ int world_size();
 // Blocks until every rank has called it.
 void barrier();
 
+// Ends every rank's process with `code` (MPI_Abort), for an error that only some ranks met: the
+// others would wait in their next collective forever. In a world of one, std::exit(code).
+[[noreturn]] void abort(int code);
+
 // values (+)= the same span on every other rank; every rank ends with the sum, in the same order
 // of additions on every rank (so the results are bit-identical across ranks).
 void all_reduce_sum(std::span<float> values);

@@ -18,7 +18,8 @@ endif
 
 # The library's sources, as its CMakeLists.txt files list them; what the driver uses of the
 # examples; the driver itself.
-LIB_SRCS := $(foreach d,core layers optim,$(addprefix $(d)/,$(shell grep -o '[A-Za-z0-9_]*\.cpp' $(d)/CMakeLists.txt)))
+# (Each name once, and only files that exist: the lists' comments name sources too.)
+LIB_SRCS := $(foreach d,core layers optim,$(wildcard $(addprefix $(d)/,$(sort $(shell grep -o '[A-Za-z0-9_]*\.cpp' $(d)/CMakeLists.txt)))))
 SRCS := $(LIB_SRCS) examples/common/mlp.cpp examples/common/training.cpp \
         examples/experiments/train_eval_gap.cpp \
         $(addprefix playground/,session.cpp run.cpp bn_panel.cpp backward_panel.cpp wasm_main.cpp)

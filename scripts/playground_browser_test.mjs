@@ -7,7 +7,8 @@
 // WEB_DIR is the built page (make -f playground/wasm.mk), TWIN the native build of the page's
 // driver (playground_native), TRAIN_MLP the native train_mlp. It serves WEB_DIR on 127.0.0.1,
 // loads the page, and checks, printing one line per check:
-//   - the page loads without console errors or exceptions (and none appear later);
+//   - the page loads without console errors or exceptions (and none appear later); settings the
+//     driver refuses show its message;
 //   - its first 10 training steps' losses are the native twin's, and on 45 points (one step per
 //     epoch) train_mlp's metrics.csv rows, to 1e-5 relative;
 //   - Start trains, Pause stops; spirals with BatchNorm reach 90% test accuracy in the page;
@@ -109,6 +110,12 @@ try {
     ready ? '' : `status "${await page("document.getElementById('status')?.textContent")}"; ${problems.join(' | ')}`);
   if (!ready) throw new Error('the page did not load');
   check('no console errors or exceptions while loading', problems.length === 0, problems.join(' | '));
+
+  // ---- a setting the library refuses: its message on the page, no exception ----
+  const refused = await page("(() => { const b = document.getElementById('batch'); b.value = '1'; b.dispatchEvent(new Event('change')); const t = document.getElementById('train-readout').textContent; b.value = '32'; b.dispatchEvent(new Event('change')); return t; })()");
+  check('a batch of 1 is refused with the driver\'s message on the page', refused === 'playground: expected a batch size from 2 to the 1200 training points, got 1', `"${refused}"`);
+  const badX = await page("(() => { const x = document.getElementById('bw-x'); x.value = '1, 2'; document.getElementById('bw-forward').click(); const t = document.getElementById('bw-table').textContent; x.value = '1, 2, 6'; document.getElementById('bw-forward').click(); return t; })()");
+  check('two values of x are refused with the driver\'s message on the page', badX === 'playground: backward_graph expected 3 values of x and of dy, got 2 and 3', `"${badX}"`);
 
   // ---- the first 10 steps against the native twin and train_mlp ----
   const pageLosses = await page("window.playground.train.steps(10)");

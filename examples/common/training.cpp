@@ -13,13 +13,15 @@ EpochResult train_epoch(mg::nn::Module& net, mg::data::DataLoader& loader,
     optimizer.zero_grad();
     const mg::Tensor logits = net(batch.x);  // (B, K)
     const mg::Tensor loss = mg::nn::cross_entropy(logits, std::span<const int64_t>(batch.y));
-    if (hooks.before_backward && !hooks.before_backward(loss, step)) {
+    const double value = hooks.reduce_loss ? hooks.reduce_loss(loss.item()) : loss.item();
+    if (hooks.before_backward && !hooks.before_backward(loss, value, step)) {
       r.stopped = true;
       break;
     }
     loss.backward();
+    if (hooks.after_backward) hooks.after_backward();
     optimizer.step();
-    r.loss_sum += loss.item();
+    r.loss_sum += value;
     ++r.steps;
     if (hooks.after_step && !hooks.after_step(step, r.loss_sum / static_cast<double>(r.steps)) &&
         step < loader.num_batches()) {

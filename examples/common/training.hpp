@@ -14,9 +14,15 @@ namespace examples {
 
 // Where a caller looks into the loop; every hook is optional. `step` counts from 1.
 struct EpochHooks {
-  // Before the backward of a step, with its loss; returning false ends the epoch there, before
-  // that step changes anything (train_mlp stops on a NaN/Inf loss this way).
-  std::function<bool(const mg::Tensor& loss, int64_t step)> before_backward;
+  // The loss value a step records, from this process's: data-parallel training averages it over
+  // the processes here, so that every process records (and stops on) the same number.
+  std::function<double(double local_loss)> reduce_loss;
+  // Before the backward of a step, with its loss and the recorded value; returning false ends
+  // the epoch there, before that step changes anything (train_mlp stops on a NaN/Inf loss).
+  std::function<bool(const mg::Tensor& loss, double value, int64_t step)> before_backward;
+  // After the backward, before the optimizer step: data-parallel training averages the
+  // gradients over the processes here (mg::dist::average_gradients).
+  std::function<void()> after_backward;
   // After each optimizer step, with the mean loss so far; returning false ends the epoch there.
   std::function<bool(int64_t step, double mean_loss)> after_step;
 };

@@ -110,6 +110,7 @@ std::map<std::string, std::string> run_config(const Config& c) {
           {"--classes", std::to_string(c.classes)},
           {"--hidden", fmt::format("{}", fmt::join(c.hidden, ","))},
           {"--no-bn", c.batchnorm ? "false" : "true"},
+          {"--sync-bn", c.sync_bn ? "true" : "false"},
           {"--batch-size", std::to_string(c.batch_size)},
           {"--lr", fmt::format("{}", c.lr)},
           {"--momentum", fmt::format("{}", c.momentum)},
@@ -148,6 +149,7 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
       pos = comma + 1;
     }
     c.batchnorm = value("--no-bn") != "true";
+    c.sync_bn = config.contains("--sync-bn") && config.at("--sync-bn") == "true";
     c.batch_size = std::stoll(value("--batch-size"));
     c.lr = std::stod(value("--lr"));
     c.momentum = std::stod(value("--momentum"));
@@ -193,11 +195,15 @@ ParseResult parse_flags(int argc, char** argv) {
   bool no_bn_flag = false;
   CLI::Option* no_bn =
       app.add_flag("--no-bn", no_bn_flag, "Leave out BatchNorm1d (Linear -> ReLU blocks)");
+  CLI::Option* sync_bn =
+      app.add_flag("--sync-bn", c.sync_bn,
+                   "Under mpirun: SyncBatchNorm1d, whose statistics cover every process's batch");
   app.add_option("--epochs", c.epochs, "Passes over the training set")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
       ->capture_default_str();
   app.add_option("--batch-size", c.batch_size,
-                 "Samples per SGD step (>= 2: BatchNorm needs two values per feature)")
+                 "Samples per SGD step and process (>= 2: BatchNorm needs two values per "
+                 "feature); under mpirun -np P a step sees P times as many")
       ->check(CLI::Range(int64_t{2}, int64_t{1'000'000}))
       ->capture_default_str();
   app.add_option("--lr", c.lr, "Learning rate")
@@ -242,6 +248,9 @@ ParseResult parse_flags(int argc, char** argv) {
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "Check every op's output and gradient for NaN/Inf and name the first culprit");
   app.add_flag("--brief", c.quiet_notes, "Print the table only, without the explanations");
+  app.add_option("--log-steps", c.log_steps,
+                 "Append every step's loss to this file, one line each: epoch,step,loss (under "
+                 "mpirun the loss of all processes' points)");
   app.footer(fmt::format(
       "Resuming: --resume RUN/model.safetensors continues the run from its checkpoint: weights, "
       "optimizer\nstate, schedule, data order and progress, so the result is the one an "
@@ -253,6 +262,7 @@ ParseResult parse_flags(int argc, char** argv) {
       "checkpoint and says how to resume.",
       kChangeableOnResume));
   resume->excludes(eval_only);
+  sync_bn->excludes(no_bn)->excludes(eval_only);
   compare->excludes(no_bn)->excludes(resume)->excludes(eval_only);
 
   try {

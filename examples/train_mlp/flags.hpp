@@ -20,6 +20,7 @@ struct Config {
   // ---- model ----
   std::vector<int64_t> hidden = {64, 64};  // one Linear -> BatchNorm1d -> ReLU block each
   bool batchnorm = true;                   // --no-bn: Linear -> ReLU blocks
+  bool sync_bn = false;  // --sync-bn: under mpirun, BatchNorm statistics over every process's batch
   // ---- training ----
   int64_t epochs = 25;
   int64_t batch_size = 32;
@@ -37,6 +38,7 @@ struct Config {
   bool compare_bn = false;
   bool detect_anomaly = false;
   bool quiet_notes = false;     // --brief: no explanations, just the table (tests)
+  std::string log_steps;        // --log-steps FILE: each step's loss appended as epoch,step,loss
   std::string command_line;     // argv as typed, for command.txt
   std::set<std::string> given;  // the flags given on the command line ("--lr"), not defaulted
 

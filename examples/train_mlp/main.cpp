@@ -2,7 +2,12 @@
 // table as it learns, and writes metrics, plots, the graph and a checkpoint to an output folder.
 // `--compare-bn` trains the same network without BatchNorm too, to show what BatchNorm buys.
 // Run `train_mlp --help` for the flags.
+//
+// Data-parallel: `mpirun -np P train_mlp [--sync-bn] ...` runs P processes, each on its shard of
+// every batch (--batch-size is per process), their gradients averaged every step; process 0
+// alone prints and writes the files (docs/distributed.md).
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -50,7 +55,21 @@ void print_setup(const Config& c, const Split& data, const Console& console) {
       c.classes, c.dataset, data.train.size(), data.test.size(), c.noise_or_default(), c.seed, c.lr,
       c.schedule, c.momentum, c.weight_decay, c.batch_size, c.epochs, c.threads,
       c.threads == 1 ? "" : "s"));
+  const int processes = mg::dist::world_size();
+  if (processes > 1) {
+    console.note(fmt::format(
+        "Data-parallel over {} processes: each step takes {} points from each ({} in all), and "
+        "their gradients are averaged;\n{}.",
+        processes, c.batch_size, processes * c.batch_size,
+        c.sync_bn
+            ? "SyncBatchNorm1d normalises with the statistics of all of them"
+            : "BatchNorm1d normalises each process's points alone (--sync-bn: all together)"));
+  }
 }
+
+// The network of the spec, its Linear weights drawn from --seed; with --sync-bn its
+// BatchNorm1d layers become SyncBatchNorm1d (the same tensors and state_dict names).
+mg::nn::Sequential make_net(const examples::MlpSpec& spec, const Config& c);
 
 // The network of the flags (or of a checkpoint): 2 inputs, the hidden widths, the classes.
 examples::MlpSpec mlp_spec(const std::vector<int64_t>& hidden, int64_t classes, bool batchnorm) {
@@ -58,6 +77,13 @@ examples::MlpSpec mlp_spec(const std::vector<int64_t>& hidden, int64_t classes, 
           .hidden = hidden,
           .classes = classes,
           .norm = batchnorm ? examples::Norm::batch : examples::Norm::none};
+}
+
+mg::nn::Sequential make_net(const examples::MlpSpec& spec, const Config& c) {
+  mg::Generator gen = weights_generator(c.seed);
+  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  if (c.sync_bn && spec.norm == examples::Norm::batch) mg::nn::convert_sync_batchnorm(net);
+  return net;
 }
 
 void print_model(const examples::MlpSpec& spec, mg::nn::Sequential& net, const Console& console) {
@@ -136,6 +162,7 @@ void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) 
 // Creates `dir` and writes the files that describe the run: command.txt (a resume into the same
 // folder adds its line) and test_set.csv.
 void start_folder(const Config& c, const fs::path& dir, const Split& data) {
+  if (mg::dist::rank() != 0) return;  // process 0 writes the files
   fs::create_directories(dir);
   std::string commands;
   if (!c.resume.empty() && fs::exists(dir / "command.txt")) {
@@ -153,6 +180,10 @@ int exit_code(const RunResult& r) {
 
 void print_end(const RunResult& result, const Console& console) {
   if (result.stopped) console.line(result.stop_message);
+  if (mg::dist::world_size() > 1 && result.values_differing == 0) {
+    console.line(fmt::format("All {} processes hold the same parameters, bit for bit.",
+                             mg::dist::world_size()));
+  }
   if (!result.history.empty()) {
     console.line(fmt::format(
         "Trained for {:.1f} s (the time column's sum: steps, evaluation and checkpoints): test "
@@ -163,8 +194,7 @@ void print_end(const RunResult& result, const Console& console) {
 
 int run_single(const Config& c, const Split& data, const fs::path& dir, Console& console) {
   const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, c.batchnorm);
-  mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  mg::nn::Sequential net = make_net(spec, c);
   Trainer trainer(c, data, net, spec);
   if (!c.resume.empty()) {
     trainer.restore(c.resume);  // reads and checks everything; nothing is written yet
@@ -192,6 +222,12 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
   install_stop_handlers();
   const RunResult result = trainer.run(dir, console);
   print_end(result, console);
+  if (result.values_differing != 0) {
+    throw std::runtime_error(fmt::format(
+        "the {} processes ended with different parameters ({} values differ from process 0's): "
+        "data-parallel training lost step",
+        mg::dist::world_size(), result.values_differing));
+  }
   if (result.signal == 0) print_files(dir, console);
   return exit_code(result);
 }
@@ -211,19 +247,19 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
     Config run = c;
     run.batchnorm = batchnorm;
     const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, batchnorm);
-    mg::Generator gen = weights_generator(c.seed);
-    mg::nn::Sequential net = examples::make_mlp(spec, gen);
+    mg::nn::Sequential net = make_net(spec, run);
     print_model(spec, net, console);
     console.table_header();
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
-    fs::create_directories(sub);
+    if (mg::dist::rank() == 0) fs::create_directories(sub);
     Trainer trainer(run, data, net, spec);
     results.push_back(trainer.run(sub, console));
     if (results.back().stopped) console.line(results.back().stop_message);
     if (results.back().signal != 0) return exit_code(results.back());
   }
-  write_compare_svg(dir / "compare.svg", results[0].history, results[1].history,
-                    fmt::format("{}-class {}: with and without BatchNorm", c.classes, c.dataset));
+  if (mg::dist::rank() == 0)
+    write_compare_svg(dir / "compare.svg", results[0].history, results[1].history,
+                      fmt::format("{}-class {}: with and without BatchNorm", c.classes, c.dataset));
 
   auto final_acc = [](const RunResult& r) {
     return r.history.empty() ? std::string("-")
@@ -287,7 +323,7 @@ int run_eval_only(Config c, Console& console) {
                            100 * train.accuracy, data.train.size()));
   console.line(fmt::format("  test:  loss {:.4f}, accuracy {:.1f}% ({} points)", test.loss,
                            100 * test.accuracy, data.test.size()));
-  if (c.out.empty()) return 0;  // nothing written unless asked
+  if (c.out.empty() || mg::dist::rank() != 0) return 0;  // nothing written unless asked
   const fs::path dir(c.out);
   fs::create_directories(dir);
   write_test_set_csv(dir / "test_set.csv", data.test);
@@ -300,7 +336,9 @@ int run_eval_only(Config c, Console& console) {
 
 int run(Config c) {
   omp_set_num_threads(c.threads);  // minigrad's loops and GEMMs (core/gemm.cpp) all read it
-  Console console(Console::stdout_is_terminal(), c.quiet_notes);
+  // The live progress line needs a terminal; under mpirun the processes' output goes through
+  // pseudo-terminals whatever mpirun's own output is, so it is left out there.
+  Console console(Console::stdout_is_terminal() && mg::dist::world_size() == 1, c.quiet_notes);
   if (!c.eval_only.empty()) return run_eval_only(c, console);
   if (!c.resume.empty()) take_checkpoint_config(c, c.resume, /*strict=*/true);
   // A resume continues in the checkpoint's folder unless --out names another.
@@ -314,16 +352,33 @@ int run(Config c) {
 
 }  // namespace
 
+// An error ends the run with its message. Under mpirun it may have struck some processes only
+// (the others would wait for them forever), so each process that met it says so, naming itself,
+// and the whole job ends.
+int fail(int code, const std::string& message) {
+  const int processes = mg::dist::world_size();
+  if (processes == 1) {
+    fmt::print(stderr, "train_mlp: {}\n", message);
+    return code;
+  }
+  fmt::print(stderr, "train_mlp (process {} of {}): {}\n", mg::dist::rank(), processes, message);
+  std::fflush(stderr);
+  mg::dist::abort(code);
+}
+
 int main(int argc, char** argv) {
+  mg::dist::InitGuard mpi(argc, argv);  // a world of one unless started by mpirun
   ParseResult parsed = parse_flags(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
+  // Every process has checked the flags (and that --out is free) before process 0 writes there.
+  mg::dist::barrier();
+  // Process 0 prints the table and the notes; the others train in silence.
+  if (mg::dist::rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
   try {
     return run(parsed.config);
   } catch (const FlagError& e) {
-    fmt::print(stderr, "train_mlp: {}\n", e.what());
-    return 2;
+    return fail(2, e.what());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "train_mlp: {}\n", e.what());
-    return 1;
+    return fail(1, e.what());
   }
 }

@@ -1,11 +1,16 @@
 #include "trainer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
+#include <fstream>
 #include <optional>
+#include <span>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,6 +19,7 @@
 #include "run_files.hpp"
 
 namespace train_mlp {
+int stop_signal();
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -48,6 +54,41 @@ std::unique_ptr<mg::optim::Optimizer> make_optimizer(const Config& c, mg::nn::Se
 // A loss this far above that of guessing every class equally likely (ln K) means the weights
 // are running away, even while it is still a finite number.
 constexpr double kExplodingFactor = 100;
+
+// Data parallelism (mpirun -np P): every process trains on its shard of each batch, and these
+// collectives keep them in step. Each is the identity in a world of one.
+
+// The mean over the processes of each one's `local` (its batch's mean loss): the loss of the
+// whole step, the same number on every process.
+double mean_over_processes(double local) {
+  if (mg::dist::world_size() == 1) return local;
+  double value[1] = {local};
+  mg::dist::all_reduce_sum(std::span<double>(value));
+  return value[0] / mg::dist::world_size();
+}
+
+// The signal any process has received (the largest), so that all stop after the same step.
+int signal_anywhere() {
+  if (mg::dist::world_size() == 1) return stop_signal();
+  const double mine[1] = {static_cast<double>(stop_signal())};
+  const std::vector<double> all = mg::dist::all_gather(std::span<const double>(mine));
+  return static_cast<int>(*std::max_element(all.begin(), all.end()));
+}
+
+// How many parameter values differ, bit for bit, from process 0's, summed over the processes:
+// 0 when data parallelism kept every copy of the network in step.
+int64_t values_differing_from_first(mg::nn::Sequential& net) {
+  double differing = 0;
+  for (const mg::Tensor& p : net.parameters()) {
+    std::vector<float> first(p.data(), p.data() + p.numel());
+    mg::dist::broadcast(std::span<float>(first), 0);
+    for (std::size_t i = 0; i < first.size(); ++i)
+      differing += std::memcmp(&first[i], p.data() + i, sizeof(float)) != 0 ? 1 : 0;
+  }
+  double total[1] = {differing};
+  mg::dist::all_reduce_sum(std::span<double>(total));
+  return static_cast<int64_t>(total[0]);
+}
 
 }  // namespace
 
@@ -85,12 +126,31 @@ Trainer::Trainer(const Config& c, const Split& data, mg::nn::Sequential& net,
       schedule_(make_schedule(c, *optimizer_)),
       // drop_last: a last batch of a single sample would leave BatchNorm one value per
       // feature, and a batch that small is a poor gradient estimate anyway.
-      loader_(data.train, {.batch_size = c.batch_size, .drop_last = true, .seed = c.seed}),
+      // Under mpirun each process draws its shard of every batch: the batches of all P together
+      // are those of one process with P times the batch size.
+      loader_(data.train, {.batch_size = c.batch_size,
+                           .drop_last = true,
+                           .seed = c.seed,
+                           .num_replicas = mg::dist::world_size(),
+                           .rank = mg::dist::rank()}),
       names_(parameter_names(*optimizer_, net)) {}
 
 void Trainer::restore(const std::filesystem::path& model_file) {
   const CheckpointInfo info = read_checkpoint_info(model_file);
   const TrainingState state = read_training_state(model_file, info, names_);
+  // Steps are counted in batches of all processes together: a checkpoint taken in the middle of
+  // an epoch (by a signal) continues only with as many processes as wrote it.
+  const auto saved_processes = state.config.find("processes");
+  const std::string processes =
+      saved_processes == state.config.end() ? "1" : saved_processes->second;
+  if (state.progress.step > 0 && processes != std::to_string(mg::dist::world_size())) {
+    throw std::runtime_error(fmt::format(
+        "{}: saved in the middle of epoch {} (after step {}) by {} process(es); such a checkpoint "
+        "resumes only with as many (mpirun -np {}), not {}. A checkpoint from the end of an "
+        "epoch resumes with any number.",
+        model_file.string(), state.progress.epoch + 1, state.progress.step, processes, processes,
+        mg::dist::world_size()));
+  }
   if (state.schedule.reals.empty() != (schedule_ == nullptr)) {
     throw std::runtime_error(fmt::format("{}: expected {} schedule state, got {}",
                                          training_state_path(model_file).string(),
@@ -120,6 +180,7 @@ TrainingState Trainer::capture() const {
   TrainingState state;
   state.progress = progress_;
   state.config = run_config(c_);
+  state.config["processes"] = std::to_string(mg::dist::world_size());  // mpirun -np
   state.optimizer = optimizer_->state_dict();
   if (schedule_) state.schedule = schedule_->state_dict();
   // In the middle of an epoch the loader has started it: a resume draws the same epoch again.
@@ -128,6 +189,7 @@ TrainingState Trainer::capture() const {
 }
 
 void Trainer::save(const std::filesystem::path& model_file) const {
+  if (mg::dist::rank() != 0) return;  // one writer; every process holds the same state
   const CheckpointInfo info{.dataset = c_.dataset,
                             .classes = c_.classes,
                             .hidden = c_.hidden,
@@ -141,7 +203,15 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
   const std::string what =
       fmt::format("{} {}", c_.dataset, c_.batchnorm ? "with BatchNorm" : "without BatchNorm");
   RunResult result;
+  const bool writes = mg::dist::rank() == 0;  // the other processes write nothing
+  mg::dist::broadcast_parameters(net_);       // every process starts from the same weights
   const int64_t steps = loader_.num_batches();
+  std::ofstream step_log;  // --log-steps
+  if (writes && !c_.log_steps.empty()) {
+    step_log.open(c_.log_steps, std::ios::app);
+    if (!step_log)
+      throw std::runtime_error(fmt::format("--log-steps: cannot open {}", c_.log_steps));
+  }
   const int64_t first_epoch = progress_.epoch + 1;
   // What to say about the weights when training stops early.
   auto last_good = [&]() {
@@ -169,21 +239,24 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
                                         step, steps, why, last_good());
     };
     examples::EpochHooks hooks;
-    hooks.before_backward = [&](const mg::Tensor& loss, int64_t at) {
+    hooks.reduce_loss = mean_over_processes;
+    if (mg::dist::world_size() > 1)
+      hooks.after_backward = [&]() { mg::dist::average_gradients(net_); };
+    hooks.before_backward = [&](const mg::Tensor& loss, double value, int64_t at) {
       step = at;
-      const double value = loss.item();
+      if (step_log.is_open()) step_log << fmt::format("{},{},{:.9g}\n", epoch, at, value);
       if (!std::isfinite(value)) {
         stop(fmt::format("the loss is {} (try a smaller --lr)", std::isnan(value) ? "NaN" : "Inf"));
         return false;
       }
-      if (epoch == first_epoch && at == done_before.steps + 1)
+      if (writes && epoch == first_epoch && at == done_before.steps + 1)
         write_graph_dot(dir / "graph.dot", loss, net_.named_parameters());
       return true;
     };
     hooks.after_step = [&](int64_t at, double mean_loss) {
       done = at;
       console.progress(epoch, c_.epochs, at, steps, mean_loss);
-      return stop_signal() == 0;
+      return signal_anywhere() == 0;
     };
     examples::EpochResult trained;
     try {
@@ -202,7 +275,7 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
       save(checkpoint);
       last_checkpoint_ = checkpoint;
       result.stopped = true;
-      result.signal = stop_signal();
+      result.signal = signal_anywhere();
       result.stop_message = fmt::format(
           "Stopped by {} at epoch {}, step {}/{}: the checkpoint {} holds this step.\n{}",
           result.signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, done, steps, checkpoint.string(),
@@ -225,9 +298,12 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
     m.seconds = seconds_since(epoch_start);
     history_.push_back(m);
     result.seconds += m.seconds;
-    write_metrics_csv(dir / "metrics.csv", history_);
-    write_timing_csv(dir / "timing.csv", history_);
+    if (writes) {
+      write_metrics_csv(dir / "metrics.csv", history_);
+      write_timing_csv(dir / "timing.csv", history_);
+    }
     console.table_row(m);
+    const int signal = signal_anywhere();
     if (exploding) {
       step = steps;
       stop(fmt::format(
@@ -236,9 +312,9 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
           "large for this network: try a smaller --lr (this run: {:g}){}",
           m.train_loss, kExplodingFactor, std::log(static_cast<double>(c_.classes)), c_.lr,
           c_.batchnorm ? "" : " or leave BatchNorm in (no --no-bn)"));
-    } else if (stop_signal() != 0 && epoch < c_.epochs) {  // arrived during the evaluation
+    } else if (signal != 0 && epoch < c_.epochs) {  // arrived during the evaluation
       result.stopped = true;
-      result.signal = stop_signal();
+      result.signal = signal;
       result.stop_message =
           fmt::format("Stopped by {} after epoch {}: the checkpoint {} holds it.\n{}",
                       result.signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, checkpoint.string(),
@@ -246,6 +322,8 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
     }
   }
   result.history = history_;
+  if (mg::dist::world_size() > 1) result.values_differing = values_differing_from_first(net_);
+  if (!writes) return result;
   write_metrics_csv(dir / "metrics.csv", history_);
   write_timing_csv(dir / "timing.csv", history_);
   write_loss_svg(dir / "loss.svg", history_, fmt::format("train_mlp: {}", what));

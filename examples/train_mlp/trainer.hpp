@@ -40,6 +40,9 @@ struct RunResult {
   int signal = 0;                     // the signal that stopped it, or 0
   std::string stop_message;           // what happened, where, and what to do next
   double seconds = 0;                 // the sum of this run's epoch times (EpochMetrics::seconds)
+  // Under mpirun: the parameter values that differ from process 0's at the end, summed over the
+  // processes (0: every process holds the same network, as data parallelism promises).
+  int64_t values_differing = 0;
 };
 
 // One network's training: built fresh, or restored from a checkpoint, then run.

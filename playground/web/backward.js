@@ -10,19 +10,26 @@ export function makeBackwardPanel(call) {
   const view = { graph: null, reached: 0 };
 
   function forward() {
-    view.graph = call('backward_graph', {
-      x: numbers('bw-x'), gamma: Number($('bw-gamma').value), beta: Number($('bw-beta').value), dy: numbers('bw-dy'),
-    });
+    try {
+      view.graph = call('backward_graph', {
+        x: numbers('bw-x'), gamma: Number($('bw-gamma').value), beta: Number($('bw-beta').value), dy: numbers('bw-dy'),
+      });
+    } catch (e) {  // not three values of x or dy: the driver's message
+      view.graph = null;
+      $('bw-table').innerHTML = `<tr><td>${e.message}</td></tr>`;
+    }
     view.reached = 0;
     draw();
   }
   function stepBack() {
     if (!view.graph) forward();
+    if (!view.graph) return;
     view.reached = Math.min(view.reached + 1, view.graph.nodes.length);
     draw();
   }
   function all() {
     if (!view.graph) forward();
+    if (!view.graph) return;
     view.reached = view.graph.nodes.length;
     draw();
   }

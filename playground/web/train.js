@@ -32,7 +32,14 @@ export function makeTrainPanel(call, onEvaluate = () => {}) {
     $('figure-right').style.display = sides.right === 'off' ? 'none' : '';
     for (const [id, norm] of Object.entries(sides)) {
       if (norm === 'off') continue;
-      const made = call('new_run', { id, norm, points: true, ...s });
+      let made;
+      try {
+        made = call('new_run', { id, norm, points: true, ...s });
+      } catch (e) {  // a setting the library refuses: its message, and no network until fixed
+        state.runs = {};
+        $('train-readout').textContent = e.message;
+        return;
+      }
       state.runs[id] = { id, norm, made, losses: [], acc: [], last: null, boundary: null };
     }
     for (const run of Object.values(state.runs)) evaluate(run);
@@ -68,7 +75,7 @@ export function makeTrainPanel(call, onEvaluate = () => {}) {
     requestAnimationFrame(frameLoop);
   }
   function start() {
-    if (state.running) return;
+    if (state.running || !state.runs.left) return;
     state.running = true;
     $('start').textContent = 'Pause';
     requestAnimationFrame(frameLoop);
@@ -130,7 +137,7 @@ export function makeTrainPanel(call, onEvaluate = () => {}) {
 
   $('reset').onclick = reset;
   $('start').onclick = () => (state.running ? pause() : start());
-  $('step').onclick = () => { pause(); stepAll(1); draw(); };
+  $('step').onclick = () => { pause(); if (state.runs.left) { stepAll(1); draw(); } };
   for (const id of ['dataset', 'classes', 'hidden', 'batch', 'lr', 'momentum', 'wd', 'seed', 'norm-left', 'norm-right'])
     $(id).onchange = reset;
   reset();
