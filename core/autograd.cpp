@@ -57,7 +57,8 @@ void run_node_backward(detail::Node<T>& node, const BasicTensor<T>& dy,
   if (now_requires_grad) {
     as_constants.clear();
     for (size_t i = 0; i < node.inputs.size(); ++i)
-      as_constants.push_back(node.input_requires_grad[i] ? node.inputs[i] : node.inputs[i].detach());
+      as_constants.push_back(node.input_requires_grad[i] ? node.inputs[i]
+                                                         : node.inputs[i].detach());
     in = as_constants;
   }
   try {

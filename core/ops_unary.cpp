@@ -103,8 +103,7 @@ BasicTensor<T> relu(const BasicTensor<T>& x) {
   // y = max(x, 0)
   BasicTensor<T> y = forward_unary(x, [](T x) { return x > 0 ? x : T(0); });
   // dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch); x > 0 exactly where y > 0
-  y.set_grad_fn("relu", {x},
-                backward_from_output(y, [](T dy, T y) { return y > 0 ? dy : T(0); }));
+  y.set_grad_fn("relu", {x}, backward_from_output(y, [](T dy, T y) { return y > 0 ? dy : T(0); }));
   return y;
 }
 
@@ -126,7 +125,8 @@ BasicTensor<T> sigmoid(const BasicTensor<T>& x) {
     return e / (1 + e);
   });
   // dy/dx = y (1 - y)
-  y.set_grad_fn("sigmoid", {x}, backward_from_output(y, [](T dy, T y) { return dy * y * (1 - y); }));
+  y.set_grad_fn("sigmoid", {x},
+                backward_from_output(y, [](T dy, T y) { return dy * y * (1 - y); }));
   return y;
 }
 

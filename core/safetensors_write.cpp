@@ -93,7 +93,8 @@ class TempFile {
       if (locked != 0) return false;
       // While this save waited, the one holding the lock may have renamed the file to the
       // checkpoint, or removed it: go on only if the name still leads to the file now locked.
-      struct stat ours {}, named {};
+      struct stat ours {
+      }, named{};
       step = "stat";
       if (::fstat(fd_, &ours) != 0) return false;
       if (::stat(path_.c_str(), &named) == 0 && named.st_dev == ours.st_dev &&

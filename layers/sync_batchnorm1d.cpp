@@ -194,7 +194,7 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
       [saved = std::move(saved), x_saved = SavedTensor<T>(x), gamma_saved = std::move(gamma_saved),
        s, affine](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
         const int64_t C = s.C;
-        const T* x = x_saved.get().data();                                // (N, C, L)
+        const T* x = x_saved.get().data();                              // (N, C, L)
         const T* gamma = affine ? gamma_saved->get().data() : nullptr;  // (C)
         std::vector<double> local(2 * C);  // (2, C): this rank's sum(dy), sum(dy * x_hat)
         batchnorm1d_fast::backward(x, dy.data(), s, gamma,

@@ -12,11 +12,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/layernorm.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 
 using mg::Shape;
 using mg::Tensor;
@@ -86,9 +86,9 @@ TEST_CASE("accuracy: sum and mean of 10^7 values, over every dim of every layout
     Shape shape;
     std::vector<int> dims;  // the dims worth summing (not those of size 1)
   };
-  for (const Layout& l : {Layout{{kBig, 1}, {0}}, Layout{{1, kBig}, {1}},
-                          Layout{{10'000, 1'000}, {0, 1}}, Layout{{kBig / 2, 2}, {0}},
-                          Layout{{100, 1'000, 100}, {0, 1, 2}}}) {
+  for (const Layout& l :
+       {Layout{{kBig, 1}, {0}}, Layout{{1, kBig}, {1}}, Layout{{10'000, 1'000}, {0, 1}},
+        Layout{{kBig / 2, 2}, {0}}, Layout{{100, 1'000, 100}, {0, 1, 2}}}) {
     const Tensor x = ramp(l.shape);
     for (int dim : l.dims) {
       INFO(l.shape.str() << " dim " << dim);

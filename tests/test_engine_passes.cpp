@@ -9,11 +9,11 @@
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
-#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "fixture_json.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 
 using mg::Shape;
 using mg::TensorD;
@@ -113,8 +113,7 @@ TEST_CASE("engine passes: a failed pass leaves a retained non-leaf's gradient as
   CHECK(h.grad().to_vector() == kept);
 }
 
-TEST_CASE("engine passes: a version error half way leaves no partial gradient behind",
-          "[engine]") {
+TEST_CASE("engine passes: a version error half way leaves no partial gradient behind", "[engine]") {
   // loss = sum(h * c) + sum(h * h) with h = 3 x. Writing c breaks the first product only; the
   // engine has sent h the second product's part before it finds out.
   TensorD x = TensorD::from_vector({1, 2}, {2}, true);

@@ -21,12 +21,12 @@
 
 #include "core/autograd.hpp"
 #include "core/data.hpp"
-#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/checkpoint.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
 #include "optim/lr_scheduler.hpp"

@@ -8,10 +8,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "layers/loss.hpp"
 #include "fixture_json.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
@@ -191,7 +191,7 @@ TEST_CASE("Module: tied weights appear once in parameters(), as in PyTorch", "[m
   std::vector<std::string> names, keys;
   for (const auto& [name, p] : net.named_parameters()) names.push_back(name);
   for (const auto& [key, value] : net.state_dict()) keys.push_back(key);
-  CHECK(names == tied.at("names").get<std::vector<std::string>>());  // 2.weight left out
+  CHECK(names == tied.at("names").get<std::vector<std::string>>());           // 2.weight left out
   CHECK(keys == tied.at("state_dict_keys").get<std::vector<std::string>>());  // all keys
   CHECK(net.parameters().size() == 5);
   REQUIRE_NOTHROW(net.load_state_dict(net.state_dict()));
@@ -216,7 +216,8 @@ TEST_CASE("Module: an SGD over tied weights trains as PyTorch's", "[module]") {
 
 TEST_CASE("Module: a module reached twice lists its tensors once, its state under both names",
           "[module]") {
-  const nlohmann::json shared = mg::testing::load_fixture("engine.json").at("tied").at("shared_module");
+  const nlohmann::json shared =
+      mg::testing::load_fixture("engine.json").at("tied").at("shared_module");
   Twice twice;
   std::vector<std::string> params, buffers, keys;
   for (const auto& [name, p] : twice.named_parameters()) params.push_back(name);

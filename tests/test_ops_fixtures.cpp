@@ -11,8 +11,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "layers/loss.hpp"
 #include "core/ops.hpp"
+#include "layers/loss.hpp"
 
 using nlohmann::json;
 

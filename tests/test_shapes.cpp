@@ -78,7 +78,8 @@ TEST_CASE("shapes: memory that cannot be had is std::bad_alloc, at once, for any
   }
   CHECK(bytes_in_use() == before);  // a refused request is not counted as in use
   // Ordinary sizes still round to their classes and come back.
-  for (std::size_t bytes : {std::size_t{0}, std::size_t{1}, std::size_t{4097}, std::size_t{1} << 20}) {
+  for (std::size_t bytes :
+       {std::size_t{0}, std::size_t{1}, std::size_t{4097}, std::size_t{1} << 20}) {
     void* p = mg::allocate(bytes);
     REQUIRE(p != nullptr);
     mg::deallocate(p, bytes);
@@ -115,7 +116,7 @@ TEST_CASE("shapes: zero-size tensors go through the ops as in PyTorch", "[shapes
   CHECK(e.numel() == 0);
   CHECK(mg::sum(e).item() == 0.0f);
   CHECK(mg::sum(e, 0).to_vector() == std::vector<float>{0, 0, 0});  // PyTorch: zeros(3)
-  CHECK(mg::mean(e, 1).shape() == Shape{0});                         // PyTorch: shape (0,)
+  CHECK(mg::mean(e, 1).shape() == Shape{0});                        // PyTorch: shape (0,)
   CHECK(mg::add(e, Tensor::full({3}, 1.0f)).shape() == Shape{0, 3});
   CHECK(mg::reshape(e, {3, 0}).shape() == Shape{3, 0});
   CHECK(mg::transpose(e).shape() == Shape{3, 0});
@@ -140,8 +141,7 @@ TEST_CASE("shapes: reshape to a rank other than 1 to 3 is a ShapeError", "[shape
   CHECK(mg::reshape(Tensor::zeros({6}), {1, 2, 3}).shape() == Shape{1, 2, 3});
 }
 
-TEST_CASE("Generator: below(0) and permutation(-1) throw instead of dividing by zero",
-          "[shapes]") {
+TEST_CASE("Generator: below(0) and permutation(-1) throw instead of dividing by zero", "[shapes]") {
   mg::Generator gen(1);
   REQUIRE_THROWS_AS(gen.below(0), std::invalid_argument);
   REQUIRE_THROWS_WITH(gen.below(0), "Generator::below: expected n > 0, got 0");
@@ -158,6 +158,7 @@ TEST_CASE("DataLoader: a batch_size near 2^63 gives one batch, without overflow"
   for (const mg::data::Batch& b : loader) rows += b.x.size(0);
   CHECK(rows == 10);
   // Sharded over "2^63 - 1 replicas": rank 0 gets one sample (a padded epoch of one per rank).
-  mg::data::DataLoader shard(ds, {.batch_size = 4, .num_replicas = std::numeric_limits<int64_t>::max()});
+  mg::data::DataLoader shard(
+      ds, {.batch_size = 4, .num_replicas = std::numeric_limits<int64_t>::max()});
   CHECK(shard.num_batches() == 1);
 }

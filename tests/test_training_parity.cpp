@@ -12,9 +12,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "layers/loss.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"

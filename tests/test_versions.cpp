@@ -14,13 +14,13 @@
 #include "core/autograd.hpp"
 #include "core/data.hpp"
 #include "core/error.hpp"
-#include "layers/loss.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "fixture_json.hpp"
 #include "layers/batchnorm1d.hpp"
 #include "layers/layernorm.hpp"
 #include "layers/linear.hpp"
+#include "layers/loss.hpp"
 #include "layers/relu.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
@@ -74,11 +74,10 @@ bool matmul_case(bool a_grad, bool b_grad, char written) {
 // h = w * 1 (a non-leaf), y = op(h); h ("x") or y written.
 bool unary_case(const std::string& op, char written) {
   const std::map<std::string, std::function<Tensor(const Tensor&)>> ops{
-      {"neg", mg::neg<float>},   {"exp", mg::exp<float>},
-      {"log", mg::log<float>},   {"sqrt", mg::sqrt<float>},
-      {"relu", mg::relu<float>}, {"tanh", mg::tanh<float>},
-      {"sigmoid", mg::sigmoid<float>},
-      {"pow", [](const Tensor& h) { return mg::pow(h, 3.0); }},
+      {"neg", mg::neg<float>},         {"exp", mg::exp<float>},
+      {"log", mg::log<float>},         {"sqrt", mg::sqrt<float>},
+      {"relu", mg::relu<float>},       {"tanh", mg::tanh<float>},
+      {"sigmoid", mg::sigmoid<float>}, {"pow", [](const Tensor& h) { return mg::pow(h, 3.0); }},
   };
   const Tensor w = Tensor::from_vector({0.5f, 1.0f, 2.0f}, {3}, true);
   const Tensor h = w * 1.0;
@@ -171,8 +170,7 @@ bool run_case(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("versions: a write to a saved tensor throws exactly where PyTorch raises",
-          "[versions]") {
+TEST_CASE("versions: a write to a saved tensor throws exactly where PyTorch raises", "[versions]") {
   const nlohmann::json fixture = mg::testing::load_fixture("engine.json");
   // Where PyTorch raises and minigrad computes the exact gradient instead: mean over a dim keeps
   // its input in PyTorch 1.13 only to read its sizes; minigrad's backward reads no values, so
