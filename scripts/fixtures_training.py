@@ -26,7 +26,7 @@ element in row-major order, an element kept when uniform < 1 - p; each mask is a
 PyTorch 1.13's dropout applies its own (noise = mask.div_(1 - p); input * noise), which main()
 first checks against F.dropout. After the run, the same weights in a plain nn.Sequential with
 nn.Dropout(0.3) give the eval logits of every point (Dropout in eval mode is the identity), and
-that model's state_dict keys are the ones minigrad's network must have.
+that model's state_dict keys are the ones minigrad's network must have (also with BatchNorm).
 
 The fixture holds the initial state_dict, the data, the batch order, and per run the loss of
 every step and at the end all parameters, the optimizer's state (momentum buffers; exp_avg,
@@ -200,6 +200,8 @@ def main():
                     for n, v in initial.items()},
         "x": flat(x), "y": y.tolist(), "order": order,
         "runs": [run(initial, x, y, order, dict(spec)) for spec in RUNS],
+        # train_mlp's default network with Dropout: BatchNorm1d and Dropout both in the numbering.
+        "keys_batchnorm_dropout": list(make_net("gelu", lambda: nn.Dropout(0.1)).state_dict()),
     }
     with open(OUT, "w") as f:
         json.dump(fixture, f)

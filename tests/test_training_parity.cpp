@@ -196,3 +196,15 @@ TEST_CASE("train_mlp's MLP and optimizers match PyTorch for 20 steps, every choi
     }
   }
 }
+
+TEST_CASE("train_mlp's MLP with BatchNorm and Dropout has PyTorch's state_dict keys", "[parity]") {
+  std::ifstream file(std::string(MINIGRAD_FIXTURES_DIR) + "/training_parity.json");
+  REQUIRE(file.good());
+  const json fixture = json::parse(file);
+  mg::Generator weights(0), masks(0);
+  mg::nn::Sequential net = examples::make_mlp(
+      {.hidden = {8, 8}, .activation = examples::Activation::gelu, .dropout = 0.1}, weights, masks);
+  std::vector<std::string> keys;
+  for (const auto& [name, value] : net.state_dict()) keys.push_back(name);
+  CHECK(keys == fixture["keys_batchnorm_dropout"].get<std::vector<std::string>>());
+}

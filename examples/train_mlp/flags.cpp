@@ -179,8 +179,9 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
   }
   auto check = [](const char* flag, const std::string& got, const std::vector<std::string>& ok) {
     if (std::find(ok.begin(), ok.end(), got) == ok.end()) {
-      throw std::runtime_error(fmt::format("the checkpoint's configuration has {} {}, expected {}",
-                                           flag, got, fmt::join(ok, " or ")));
+      throw std::runtime_error(
+          fmt::format("the checkpoint's configuration has {} {}, expected one of {}", flag, got,
+                      fmt::join(ok, ", ")));
     }
   };
   check("--activation", c.activation, kActivations);

@@ -51,8 +51,8 @@ void print_setup(const Config& c, const Split& data, const Console& console) {
   const std::string optimizer =
       c.optimizer == "adamw"
           ? fmt::format(
-                "AdamW: lr {} ({} schedule), betas (0.9, 0.999), eps 1e-8, decoupled weight "
-                "decay {} on Linear weights only,",
+                "AdamW: lr {} ({} schedule), betas (0.9, 0.999), eps 1e-8,\n       "
+                "decoupled weight decay {} on Linear weights only,",
                 c.lr, c.schedule, c.weight_decay)
           : fmt::format(
                 "SGD:   lr {} ({} schedule), momentum {}, weight decay {} on Linear "

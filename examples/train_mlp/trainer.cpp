@@ -61,8 +61,8 @@ mg::Generator* dropout_stream_of(mg::nn::Sequential& net) {
 
 // Dropout's masks in epoch e on process r come from a stream seeded by (seed, e, r) alone, as
 // the batch order comes from (seed, e): a run resumed at an epoch's end, with any number of
-// processes, draws what an uninterrupted run with that many draws. Each process draws its own
-// masks for its own points.
+// processes, draws the masks an uninterrupted run with that many processes draws. Each process
+// draws its own masks for its own points.
 mg::Generator dropout_stream_for(uint64_t seed, int64_t epoch, int rank) {
   return mg::Generator(seed ^ 0x64726f706f7574ULL ^  // "dropout"
                        (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch)) ^
