@@ -277,6 +277,8 @@ int paths_run(int threads) {
   const std::vector<Case> cases = {
       {"bench's small case", {32, 10}},
       {"demo: a training batch", {32, 64}},
+      {"", {64, 64}},
+      {"bench's MLP S", {128, 64}},
       {"demo: test set eval", {300, 64}},
       {"", {64, 128}},
       {"", {128, 128}},
@@ -284,6 +286,8 @@ int paths_run(int threads) {
       {"", {256, 256}},
       {"", {512, 256}},
       {"", {1024, 512}},
+      {"", {4, 8, 32}},
+      {"", {8, 8, 64}},
       {"", {16, 16, 32}},
       {"", {16, 32, 64}},
       {"", {32, 64, 64}},

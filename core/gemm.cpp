@@ -10,10 +10,16 @@
 //     rounding in its own order. Every product of the demo, of the figures in docs/ and of the
 //     tests is below kBlasWork (the largest: evaluating 1200 samples through a 64-wide layer,
 //     4.9M), so those results are the same bits on any machine that runs the same build;
+//   - a thin product (a side below kThinSide, like a classifier's 10 outputs) on Eigen's GEMM
+//     whatever its size: on the L step's three thin products OpenBLAS ran at 0.72-0.95x Eigen's
+//     rate on one thread, and at 0.35x on two for 1024x10x2048;
 //   - below kThreadWork (about 10 µs of arithmetic) on the calling thread alone: splitting such a
 //     product costs more than it saves (an MLP step on 128-sample batches ran 1.7x slower on 2
-//     threads than on 1). From kThreadWork on, on OpenMP's threads (omp_set_num_threads,
-//     OMP_NUM_THREADS), as the rest of minigrad.
+//     threads than on 1). So is a product whose M or K is thin, whatever its size: measured, Eigen
+//     ran those slower on 2 threads than on 1 (10x2048x1024: 41 against 58 GFLOP/s; 256x512x10:
+//     70 against 104), while a thin N splits well (1024x10x2048: 102 against 58). From
+//     kThreadWork on, otherwise, on OpenMP's threads (omp_set_num_threads, OMP_NUM_THREADS), as
+//     the rest of minigrad.
 #include "core/gemm.hpp"
 
 #include <omp.h>
@@ -36,6 +42,7 @@ namespace {
 
 constexpr double kBlasWork = double(int64_t{1} << 23);    // M * N * K multiply-adds
 constexpr double kThreadWork = double(int64_t{1} << 21);  // M * N * K multiply-adds
+constexpr int64_t kThinSide = 32;
 
 // While alive, parallel regions started by this thread get one thread: Eigen's GEMM and OpenBLAS's
 // OpenMP build ask omp_get_max_threads() how many to use (Eigen's, as long as Eigen::setNbThreads
@@ -125,12 +132,13 @@ void gemm(Eigen::Ref<const RowMatrix<T>> a, bool transpose_a, Eigen::Ref<const R
     return;
   }
   const double work = double(M) * double(N) * double(K);
+  const bool thin = std::min({M, N, K}) < kThinSide;
   std::optional<OneThread> one_thread;
-  if (work < kThreadWork) one_thread.emplace();
+  if (work < kThreadWork || std::min(M, K) < kThinSide) one_thread.emplace();
 #ifdef MINIGRAD_WITH_OPENBLAS
   // CBLAS takes int sizes and strides: anything larger stays with Eigen.
   const int64_t largest = std::max({M, N, K, a.outerStride(), b.outerStride(), c.outerStride()});
-  if (work >= kBlasWork && largest < INT_MAX) {
+  if (work >= kBlasWork && !thin && largest < INT_MAX) {
     blas_gemm(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               int(M), int(N), int(K), a.data(), int(a.outerStride()), b.data(),
               int(b.outerStride()), beta, c.data(), int(c.outerStride()));

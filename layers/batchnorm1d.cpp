@@ -20,29 +20,16 @@
 #include "core/error.hpp"
 #include "core/saved_tensor.hpp"
 #include "layers/batchnorm1d_fast.hpp"
+#include "layers/batchnorm1d_walk.hpp"
 
 namespace mg::nn {
 namespace {
 
 using batchnorm1d_fast::BackwardArgs;
 using batchnorm1d_fast::inverse_std;
-using batchnorm1d_fast::Layout;  // x seen as (N, C, L)
-
-// Calls f(i, c) for every element i of x, in memory order, c being its channel. (N, C) rows are
-// runs of C channels: that inner loop is contiguous and vectorises. f captures its pointers by
-// value: a pointer read through a reference may alias the sums being stored, which would stop
-// the vectoriser.
-template <typename F>
-void for_each_element(Layout s, F f) {
-  for (int64_t b = 0; b < s.N; ++b) {
-    if (s.L == 1) {
-      for (int64_t c = 0; c < s.C; ++c) f(b * s.C + c, c);
-    } else {
-      for (int64_t c = 0; c < s.C; ++c)
-        for (int64_t l = 0; l < s.L; ++l) f((b * s.C + c) * s.L + l, c);
-    }
-  }
-}
+using batchnorm1d_fast::Layout;            // x seen as (N, C, L)
+using batchnorm1d_walk::for_each_element;  // f(i, c) for every element i, c its channel
+using batchnorm1d_walk::sum_per_channel;   // sums[k][c] += terms[k](i, c) over channel c
 
 // ---- forward: docs/batchnorm.md, sections 1 and 2 ----
 
@@ -72,12 +59,12 @@ void forward_train_plain(const T* x, Layout s, const T* gamma, const T* beta, do
   std::fill_n(mean, s.C, 0.0);
   std::fill_n(var, s.C, 0.0);
   // step 1: mean = sum(x) / n
-  for_each_element(s, [=](int64_t i, int64_t c) { mean[c] += x[i]; });
+  sum_per_channel(s, {mean}, [=](int64_t i, int64_t) { return double(x[i]); });
   for (int64_t c = 0; c < s.C; ++c) mean[c] /= n;
   // steps 2-4: centred = x - mean,  var = sum(centred^2) / n   (biased: it normalises the batch)
-  for_each_element(s, [=](int64_t i, int64_t c) {
+  sum_per_channel(s, {var}, [=](int64_t i, int64_t c) {
     const double centred = x[i] - mean[c];
-    var[c] += centred * centred;
+    return centred * centred;
   });
   for (int64_t c = 0; c < s.C; ++c) {
     var[c] /= n;
@@ -103,11 +90,12 @@ void backward_plain(const T* x, const T* dy, Layout s, const T* gamma, BackwardA
   const double* inv_std = saved.inv_std;
   std::fill_n(sum_dy, s.C, 0.0);
   std::fill_n(sum_dy_x_hat, s.C, 0.0);
-  for_each_element(s, [=](int64_t i, int64_t c) {
-    const double x_hat = (x[i] - mean[c]) * inv_std[c];
-    sum_dy[c] += dy[i];
-    sum_dy_x_hat[c] += dy[i] * x_hat;
-  });
+  sum_per_channel(
+      s, {sum_dy, sum_dy_x_hat}, [=](int64_t i, int64_t) { return double(dy[i]); },
+      [=](int64_t i, int64_t c) {
+        const double x_hat = (x[i] - mean[c]) * inv_std[c];
+        return dy[i] * x_hat;
+      });
   if (!dx) return;  // x needs no gradient: the sums were for dgamma and dbeta
   std::vector<double> gamma_s_over_n(s.C);  // (C)
   for (int64_t c = 0; c < s.C; ++c) gamma_s_over_n[c] = (gamma ? gamma[c] : 1.0) * inv_std[c] / n;
@@ -140,11 +128,13 @@ struct Loops {
   decltype(&backward_plain<T>) backward;
 };
 
-// Below this many elements the plain loops are as fast as the fast path, or faster (no
-// per-thread scratch, no chunking, no team to start), and they are what a reader steps through.
-// Above it the fast path's float SIMD and cache blocking win. Measured with
-// `build/release/bench/bench_minigrad --paths` (docs/batchnorm.md, "Two paths").
-constexpr int64_t kFastPathElements = int64_t{1} << 15;  // 32768 values: 128 KiB of float
+// Below this many elements the plain loops cost at most about 0.5 µs more than the fast path
+// (at 32x10 they are faster: no per-thread scratch, no chunking, no team to start), and they are
+// what a reader steps through: make bench's 32x10 and make demo's training batches (32x64). From
+// here on the fast path's float SIMD, 16 values per AVX-512 operation against the plain loops' 8
+// doubles, wins by 1.4x and more. Measured with `build/release/bench/bench_minigrad --paths`
+// (docs/batchnorm.md, "Two paths").
+constexpr int64_t kFastPathElements = int64_t{1} << 12;  // 4096 values: 16 KiB of float
 
 std::atomic<BatchNormPath> forced_path{BatchNormPath::by_size};
 
@@ -167,7 +157,7 @@ template <typename T>
 struct Saved {
   SavedTensor<T> x;                     // (N, C, L)
   std::optional<SavedTensor<T>> gamma;  // (C), when affine
-  std::vector<double> mean;     // (C) batch mean, or running_mean in eval
+  std::vector<double> mean;             // (C) batch mean, or running_mean in eval
   std::vector<double> inv_std;  // (C) s = 1 / sqrt(var + eps), var biased batch or running_var
   Layout s;
   bool batch_stats;  // mean and var came from this batch: the paths through them exist
@@ -198,8 +188,9 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const T* beta = affine ? std::as_const(bias).data() : nullptr;     // (C)
   const std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
-  Saved<T> saved{SavedTensor<T>(x), std::nullopt, std::vector<double>(s.C),
-                 std::vector<double>(s.C), s, batch_stats, affine, choose_loops<T>(s)};
+  Saved<T> saved{
+      SavedTensor<T>(x), std::nullopt, std::vector<double>(s.C), std::vector<double>(s.C), s,
+      batch_stats,       affine,       choose_loops<T>(s)};
   if (affine) saved.gamma.emplace(weight);
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   if (batch_stats) {
@@ -219,11 +210,11 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     saved.loops.forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
                              y.data());
   }
-  y.set_grad_fn("batch_norm", inputs,
-                [saved = std::move(saved)](const BasicTensor<T>& dy,
-                                           std::span<const BasicTensor<T>> in) {
-                  batch_norm_backward(saved, dy, in);
-                });
+  y.set_grad_fn(
+      "batch_norm", inputs,
+      [saved = std::move(saved)](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+        batch_norm_backward(saved, dy, in);
+      });
   return y;
 }
 

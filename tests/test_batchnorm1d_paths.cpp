@@ -11,10 +11,12 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/random.hpp"
 #include "layers/batchnorm1d.hpp"
+#include "layers/batchnorm1d_walk.hpp"
 
 namespace {
 
@@ -148,18 +150,44 @@ TEST_CASE("BatchNorm1d: set_batchnorm1d_path picks the loops, by_size picks by s
     mg::nn::BatchNorm1d bn(shape[1]);
     return bn.forward(x).to_vector();
   };
-  // The bench's small case, make demo's training batch and test set: the plain loops.
-  for (const Shape& shape : {Shape{32, 10}, Shape{32, 64}, Shape{300, 64}}) {
+  // The bench's small case, make demo's training batch, a small (N, C, L): the plain loops.
+  for (const Shape& shape : {Shape{32, 10}, Shape{32, 64}, Shape{4, 8, 32}, Shape{63, 64}}) {
     CAPTURE(shape);
     const std::vector<float> plain = forward(shape, BatchNormPath::plain);
     REQUIRE(plain != forward(shape, BatchNormPath::fast));
     CHECK(forward(shape, BatchNormPath::by_size) == plain);
   }
-  // From 32768 values on: the fast path.
-  for (const Shape& shape : {Shape{512, 64}, Shape{1200, 64}, Shape{8, 64, 64}}) {
+  // From 4096 values on: the fast path (the bench's MLP S, the demo's test set, an (N, C, L)).
+  for (const Shape& shape : {Shape{64, 64}, Shape{128, 64}, Shape{300, 64}, Shape{8, 8, 64}}) {
     CAPTURE(shape);
     const std::vector<float> fast = forward(shape, BatchNormPath::fast);
     REQUIRE(fast != forward(shape, BatchNormPath::plain));
     CHECK(forward(shape, BatchNormPath::by_size) == fast);
+  }
+}
+
+TEST_CASE("BatchNorm1d's plain loops: sum_per_channel adds what the element walk adds bit for bit",
+          "[batchnorm1d][paths]") {
+  // The plain loops' sums keep their running sums in locals; the additions, and so the results,
+  // must be those of adding every element into its channel's sum in memory order.
+  using mg::nn::batchnorm1d_walk::for_each_element;
+  using mg::nn::batchnorm1d_walk::sum_per_channel;
+  mg::Generator gen(11);
+  for (const Shape& shape : {Shape{32, 10}, Shape{7, 64}, Shape{5, 3}, Shape{3, 17}, Shape{4, 9, 5},
+                             Shape{2, 8, 33}, Shape{1, 1}}) {
+    CAPTURE(shape);
+    mg::Tensor x = mg::Tensor::randn(shape, gen);
+    for (float& v : x.flat()) v = v * 1e3f + 7.f;  // sums whose rounding shows the order
+    const float* xs = std::as_const(x).data();
+    const mg::nn::batchnorm1d_fast::Layout s{shape[0], shape[1], shape.rank() == 3 ? shape[2] : 1};
+    const auto square = [xs](int64_t i, int64_t c) { return double(xs[i]) * xs[i] + double(c); };
+    const auto value = [xs](int64_t i, int64_t) { return double(xs[i]); };
+    std::vector<double> walked(2 * s.C, 0.5), summed(2 * s.C, 0.5);  // sums start from 0.5
+    for_each_element(s, [&](int64_t i, int64_t c) {
+      walked[c] += value(i, c);
+      walked[s.C + c] += square(i, c);
+    });
+    sum_per_channel(s, {summed.data(), summed.data() + s.C}, value, square);
+    CHECK(summed == walked);
   }
 }

@@ -71,8 +71,11 @@ TEST_CASE("gemm: op(A) op(B) + beta C for every size class and transpose", "[gem
   struct Size {
     int64_t M, N, K;
   };
-  for (const Size s : {Size{32, 32, 32}, Size{128, 256, 128}, Size{256, 256, 256},
-                       Size{257, 131, 509}, Size{3, 5, 0}}) {
+  // Thin products (a side below 32) of 2^23 multiply-adds and more: Eigen, on one thread when M
+  // or K is the thin side.
+  for (const Size s :
+       {Size{32, 32, 32}, Size{128, 256, 128}, Size{256, 256, 256}, Size{257, 131, 509},
+        Size{3, 5, 0}, Size{600, 8, 2000}, Size{8, 600, 2000}, Size{600, 2000, 8}}) {
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
       for (bool ta : {false, true})
@@ -120,6 +123,17 @@ TEST_CASE("gemm: two threads multiplying at once get what each would alone", "[g
     REQUIRE(c2 == alone2);
   }
   omp_set_num_threads(1);
+}
+
+TEST_CASE("gemm: a thin product runs on Eigen's GEMM whatever its size", "[gemm]") {
+  // 600x8x2000 is 2^23.2 multiply-adds, above the BLAS's threshold, but 8 outputs per row are
+  // too few for the BLAS's blocking: the result is Eigen's, bit for bit.
+  omp_set_num_threads(1);
+  const RowMatrix<float> a = filled<float>(600, 2000, 1), b = filled<float>(8, 2000, 2);
+  RowMatrix<float> c(600, 8), eigen(600, 8);
+  mg::gemm<float>(a, false, b, true, 0.f, c);
+  eigen.noalias() = a * b.transpose();
+  CHECK(c == eigen);
 }
 
 TEST_CASE("gemm: names what runs the large products", "[gemm]") {
