@@ -101,14 +101,21 @@ void print_model(const examples::MlpSpec& spec, mg::nn::Sequential& net, const C
   console.note(fmt::format("Model: {}.", examples::describe_mlp(spec, net)));
 }
 
-void print_columns(const Console& console) {
+void print_columns(const Config& c, const Console& console) {
+  const std::string dropout =
+      c.dropout > 0 ? fmt::format(
+                          "With Dropout (p = {}) the loss is measured with values dropped "
+                          "too; the accuracies and the test\nloss use the whole network "
+                          "(eval mode).\n",
+                          c.dropout)
+                    : "";
   console.note(
       "\nEach row is one epoch. loss: mean cross-entropy of its training batches. train/test "
       "acc:\nshare of points classified right, measured in eval mode after the epoch. lr: the "
-      "learning\nrate it used. time: seconds for the epoch's steps, evaluation and checkpoint. "
-      "With BatchNorm the training loss comes from batch "
-      "statistics\n(train mode), so it is noisier and higher than the test loss (eval mode, "
-      "running statistics).\n");
+      "learning\nrate it used. time: seconds for the epoch's steps, evaluation and checkpoint.\n"
+      "With BatchNorm the training loss comes from batch statistics (train mode), so it is "
+      "noisier\nand higher than the test loss (eval mode, running statistics).\n" +
+      dropout);
 }
 
 void print_files(const fs::path& dir, const Console& console) {
@@ -230,7 +237,7 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
   }
   print_model(spec, net, console);
   print_setup(c, data, console);
-  print_columns(console);
+  print_columns(c, console);
   console.table_header();
   install_stop_handlers();
   const RunResult result = trainer.run(dir, console);
@@ -252,7 +259,7 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
       "layers differ.");
   start_folder(c, dir, data);
   print_setup(c, data, console);
-  print_columns(console);
+  print_columns(c, console);
   install_stop_handlers();
   std::vector<RunResult> results;
   for (bool batchnorm : {true, false}) {
