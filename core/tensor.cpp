@@ -258,6 +258,14 @@ void BasicTensor<T>::clear_grad() {
 
 template <typename T>
 void BasicTensor<T>::retain_grad() {
+  // As in PyTorch: no gradient ever reaches a tensor that does not require grad, so asking to
+  // keep one is a mistake to report, not a request to ignore (its .grad() would stay undefined).
+  if (!requires_grad()) {
+    fail<GraphError>(
+        "retain_grad: expected a tensor that requires grad, got one of shape {} with "
+        "requires_grad = false (made under NoGradGuard, or from inputs that need no gradient)",
+        shape());
+  }
   node().retains_grad = true;
 }
 

@@ -187,6 +187,24 @@ TEST_CASE("engine: retain_grad keeps a non-leaf's gradient", "[engine]") {
   CHECK(x.grad().to_vector() == std::vector<double>{20, 38});  // 3 * 2h + 2
 }
 
+TEST_CASE("engine: retain_grad on a tensor that needs no gradient is an error, as in PyTorch",
+          "[engine]") {
+  const std::string message =
+      "retain_grad: expected a tensor that requires grad, got one of shape (2) with "
+      "requires_grad = false (made under NoGradGuard, or from inputs that need no gradient)";
+  mg::Tensor constant = mg::Tensor::zeros(Shape{2});
+  CHECK_THROWS_MATCHES(constant.retain_grad(), mg::GraphError, Catch::Message(message));
+  mg::Tensor x = mg::Tensor::zeros(Shape{2}, /*requires_grad=*/true);
+  mg::Tensor y = x * 2.0;
+  {
+    mg::NoGradGuard no_grad;
+    mg::Tensor z = x * 2.0;
+    CHECK_THROWS_WITH(z.retain_grad(), message);
+  }
+  CHECK_NOTHROW(y.retain_grad());
+  CHECK_NOTHROW(x.retain_grad());  // a leaf that requires grad keeps its .grad() anyway
+}
+
 TEST_CASE("engine: a chain of 100,000 ops runs backward and is destroyed without recursion",
           "[engine]") {
   mg::Tensor x = mg::Tensor::from_vector({1.f}, {1}, true);
