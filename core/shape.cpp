@@ -32,6 +32,10 @@ Shape Shape::checked(const char* op, const int64_t* dims, int rank) {
   return s;
 }
 
+void Shape::index_error(int i) const {
+  fail<ShapeError>("Shape: expected a dim in [0, {}) of shape {}, got {}", rank_, *this, i);
+}
+
 // Exact: checked() made sure the product fits.
 int64_t Shape::numel() const {
   int64_t n = 1;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <array>
-#include <cassert>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -19,8 +18,10 @@ class Shape {
   Shape(std::initializer_list<int64_t> dims);
 
   int rank() const { return rank_; }
+  // The size of dim i, for i in [0, rank); ShapeError otherwise (reading past the rank would
+  // return whatever the array holds there).
   int64_t operator[](int i) const {
-    assert(i >= 0 && i < rank_);
+    if (i < 0 || i >= rank_) index_error(i);
     return dims_[i];
   }
   int64_t numel() const;
@@ -37,6 +38,8 @@ class Shape {
   static Shape checked(const char* op, const int64_t* dims, int rank);
 
  private:
+  [[noreturn]] void index_error(int i) const;
+
   std::array<int64_t, kMaxRank> dims_{};
   int rank_ = 0;
 };

@@ -1,7 +1,6 @@
 #include "core/tensor.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <cstdint>
 
@@ -275,13 +274,26 @@ void BasicTensor<T>::backward(const BasicTensor& grad, bool retain_graph) const 
 }
 
 template <typename T>
+int64_t BasicTensor<T>::size(int dim) const {
+  const Shape& s = shape();
+  if (dim < -s.rank() || dim >= s.rank()) {
+    fail<ShapeError>("size: expected dim in [{}, {}] for a tensor of shape {}, got {}", -s.rank(),
+                     s.rank() - 1, s, dim);
+  }
+  return s[dim < 0 ? dim + s.rank() : dim];
+}
+
+template <typename T>
 BasicTensor<T> BasicTensor<T>::detach() const {
   return alias(shape());
 }
 
 template <typename T>
 BasicTensor<T> BasicTensor<T>::alias(const Shape& shape) const {
-  assert(shape.numel() == numel());
+  if (shape.numel() != numel()) {
+    fail<ShapeError>("alias: expected a shape with {} elements like {}, got {} ({} elements)",
+                     numel(), this->shape(), shape, shape.numel());
+  }
   auto node = std::make_shared<detail::Node<T>>();
   node->shape = shape;
   node->data = this->node().data;

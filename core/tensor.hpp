@@ -106,7 +106,9 @@ class BasicTensor {
   bool defined() const { return node_ != nullptr; }
   const Shape& shape() const;
   int rank() const { return shape().rank(); }
-  int64_t size(int dim) const { return shape()[dim]; }
+  // The size of dimension `dim`, counted from the end when negative (size(-1) is the last), as
+  // PyTorch's; ShapeError outside [-rank, rank).
+  int64_t size(int dim) const;
   int64_t numel() const { return shape().numel(); }
   // The non-const accessors are the way to write values, so each call counts as a write: it adds
   // one to the version of the values (see version()). To only read, use a const tensor

@@ -291,4 +291,21 @@ TEST_CASE("tensor: argument errors are pinned", "[engine]") {
                       "at: expected 2 indices for shape (2, 3), got 1");
   REQUIRE_THROWS_WITH(Shape({2, 3, 4, 5}), "Shape: expected a shape of rank 1 to 3, got rank 4");
   REQUIRE_THROWS_WITH(Shape({2, -1}), "Shape: expected non-negative sizes, got -1");
+  // A dim past the rank read whatever the shape's storage held there (size(2) of a matrix gave
+  // 0, size(3) its rank); negative dims count from the end, as in PyTorch.
+  const TensorD m = TensorD::zeros({2, 3});
+  CHECK(m.size(-1) == 3);
+  CHECK(m.size(-2) == 2);
+  REQUIRE_THROWS_AS(m.size(2), mg::ShapeError);
+  REQUIRE_THROWS_WITH(m.size(2),
+                      "size: expected dim in [-2, 1] for a tensor of shape (2, 3), got 2");
+  REQUIRE_THROWS_WITH(m.size(-3),
+                      "size: expected dim in [-2, 1] for a tensor of shape (2, 3), got -3");
+  REQUIRE_THROWS_WITH(m.shape()[2], "Shape: expected a dim in [0, 2) of shape (2, 3), got 2");
+  // alias() shares the values: a shape with more elements would read and write past them.
+  REQUIRE_THROWS_AS(m.alias(Shape{100}), mg::ShapeError);
+  REQUIRE_THROWS_WITH(
+      m.alias(Shape{100}),
+      "alias: expected a shape with 6 elements like (2, 3), got (100) (100 elements)");
+  CHECK(m.alias(Shape{3, 2}).size(0) == 3);
 }
