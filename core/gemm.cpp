@@ -25,15 +25,17 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cassert>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <utility>
 
 #ifdef MINIGRAD_WITH_OPENBLAS
 #include <cblas.h>
 #endif
+
+#include "core/error.hpp"
 
 namespace mg {
 namespace {
@@ -91,14 +93,44 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, cons
 }
 #endif
 
+// Whether two matrices share memory. Each spans [data, data + (rows - 1) * outerStride + cols).
+// Compared as integers: ordering pointers into unrelated arrays is not defined in C++.
+template <typename T, typename X, typename Y>
+bool overlap(const X& x, const Y& y) {
+  if (x.size() == 0 || y.size() == 0) return false;
+  const auto span = [](const auto& m) {
+    const auto begin = reinterpret_cast<std::uintptr_t>(m.data());
+    const int64_t count = (m.rows() - 1) * m.outerStride() + m.cols();
+    return std::pair{begin, begin + static_cast<std::uintptr_t>(count) * sizeof(T)};
+  };
+  const auto [x_begin, x_end] = span(x);
+  const auto [y_begin, y_end] = span(y);
+  return x_begin < y_end && y_begin < x_end;
+}
+
 }  // namespace
 
 template <typename T>
 void gemm(Eigen::Ref<const RowMatrix<T>> a, bool transpose_a, Eigen::Ref<const RowMatrix<T>> b,
           bool transpose_b, T beta, Eigen::Ref<RowMatrix<T>> c) {
   const int64_t M = c.rows(), N = c.cols(), K = transpose_a ? a.rows() : a.cols();
-  assert((transpose_a ? a.cols() : a.rows()) == M);
-  assert((transpose_b ? b.rows() : b.cols()) == N && (transpose_b ? b.cols() : b.rows()) == K);
+  const int64_t a_rows = transpose_a ? a.cols() : a.rows();
+  const int64_t b_rows = transpose_b ? b.cols() : b.rows(),
+                b_cols = transpose_b ? b.rows() : b.cols();
+  if (a_rows != M || b_rows != K || b_cols != N) {
+    fail<ShapeError>(
+        "gemm: expected op(a) (M, K), op(b) (K, N) and c (M, N), got op(a) ({}, {}), op(b) ({}, "
+        "{}) and c ({}, {})",
+        a_rows, K, b_rows, b_cols, M, N);
+  }
+  // c written while a or b is read (c = a b with c the same matrix as a): Eigen's noalias()
+  // products and BLAS both assume they do not overlap (beta = 0 even clears c first), so the
+  // product is taken of copies of the operands instead.
+  if (overlap<T>(a, c) || overlap<T>(b, c)) {
+    const RowMatrix<T> a_copy = a, b_copy = b;
+    gemm<T>(a_copy, transpose_a, b_copy, transpose_b, beta, c);
+    return;
+  }
   const double work = double(M) * double(N) * double(K);
   const bool thin = std::min({M, N, K}) < kThinSide;
   std::optional<OneThread> one_thread;

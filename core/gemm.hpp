@@ -14,8 +14,10 @@ namespace mg {
 template <typename T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// c = op(a) op(b) + beta c, with op(a): (M, K), op(b): (K, N), c: (M, N).
-// beta = 0 overwrites c (its old values are never read, NaN included); beta = 1 accumulates.
+// c = op(a) op(b) + beta c, with op(a): (M, K), op(b): (K, N), c: (M, N); other sizes throw
+// mg::ShapeError. beta = 0 overwrites c (its old values are never read, NaN included); beta = 1
+// accumulates. c may share memory with a or b (c = a b into a itself): the product then reads
+// copies of them.
 template <typename T>
 void gemm(Eigen::Ref<const RowMatrix<T>> a, bool transpose_a, Eigen::Ref<const RowMatrix<T>> b,
           bool transpose_b, T beta, Eigen::Ref<RowMatrix<T>> c);

@@ -71,7 +71,8 @@ class BasicBatchNorm1d : public BasicModule<T> {
 
  private:
   // Throws, naming what was expected and what came, unless x is (N, C) or (N, C, L) with
-  // C = num_features, non-empty, and (with batch statistics) more than one value per channel.
+  // C = num_features, and with batch statistics a non-empty batch with more than one value per
+  // channel (with the running statistics, an empty batch gives an empty output).
   void check_input(const BasicTensor<T>& x, bool batch_stats) const;
   // running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance.
   void update_running_stats(const std::vector<double>& mean, const std::vector<double>& var,

@@ -38,7 +38,9 @@ void BasicBatchNorm1d<T>::check_input(const BasicTensor<T>& x, bool batch_stats)
   if (x.size(1) != num_features_)
     fail<ShapeError>("BatchNorm1d: expected input with {} features, got {}", num_features_,
                      x.shape());
-  if (x.numel() == 0)
+  // Batch statistics of no values do not exist; the running statistics normalise an empty batch
+  // to an empty output, as in PyTorch (a data-parallel evaluation may hand a process no rows).
+  if (batch_stats && x.numel() == 0)
     fail<ShapeError>("BatchNorm1d: expected a non-empty batch, got input of shape {}", x.shape());
   const int64_t values_per_channel = x.size(0) * (x.rank() == 3 ? x.size(2) : 1);
   if (batch_stats && values_per_channel == 1)

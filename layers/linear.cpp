@@ -25,7 +25,8 @@ BasicLinear<T>::BasicLinear(int64_t in_features, int64_t out_features, LinearOpt
         "out_features={}",
         in_features, out_features);
   }
-  weight = BasicTensor<T>::zeros(Shape{out_features, in_features}, /*requires_grad=*/true);
+  const int64_t weight_dims[] = {out_features, in_features};  // (O, I); O * I may overflow
+  weight = BasicTensor<T>::zeros(Shape::checked("Linear", weight_dims, 2), /*requires_grad=*/true);
   if (options.bias) bias = BasicTensor<T>::zeros(Shape{out_features}, /*requires_grad=*/true);
   reset_parameters(gen);
 }

@@ -103,7 +103,8 @@ void Adam::step() {
         m[k] = std::fma(one_minus_b1, gk, m[k] * b1);  // m = b1 m + (1 - b1) g
         v[k] = v[k] * b2 + one_minus_b2 * gk * gk;     // v = b2 v + (1 - b2) g^2
         float second = v[k];
-        if (v_max) second = v_max[k] = std::max(v_max[k], v[k]);
+        // v_max = max(v_max, v), NaN from either side kept, as torch.maximum keeps it
+        if (v_max) second = v_max[k] = std::isnan(v[k]) ? v[k] : std::max(v_max[k], v[k]);
         const float denom = std::sqrt(second) / c2 + eps;  // sqrt(v) / sqrt(1 - b2^t) + eps
         p[k] = p[k] + neg_step_size * m[k] / denom;        // p = p - lr / (1 - b1^t) m / denom
       }

@@ -80,6 +80,15 @@ void LRScheduler::load_state_dict(const NamedState& state) {
     keys.push_back(fmt::format("_last_lr.{}", g));
     base_lrs.push_back(state.real(name_, keys[keys.size() - 2]));
     last_lrs.push_back(state.real(name_, keys.back()));
+    // Learning rates the optimizer would accept: a NaN or negative one would be taken in here
+    // and refused only at the next step(), far from the file it came from.
+    for (const double lr : {base_lrs.back(), last_lrs.back()}) {
+      if (!(lr >= 0)) {
+        fail<std::invalid_argument>(
+            "{}: load_state_dict: expected base_lrs.{} and _last_lr.{} >= 0, got {} and {}", name_,
+            g, g, base_lrs.back(), last_lrs.back());
+      }
+    }
   }
   keys.push_back("last_epoch");
   keys.push_back("_step_count");

@@ -6,10 +6,13 @@ test set, to show a minigrad checkpoint is an ordinary PyTorch state_dict.
     /usr/bin/python3 scripts/check_checkpoint_in_pytorch.py runs/check
 
 It reads RUN/model.safetensors (parsed here with the standard library: 8-byte header length,
-JSON header, raw little-endian data), rebuilds the network from the state_dict's keys
-(a 2-D "N.weight" is Linear, "N.running_mean" marks BatchNorm1d, a missing index is ReLU),
-loads it with strict=True, evaluates in eval mode on RUN/test_set.csv and compares the accuracy
-with the last row of RUN/metrics.csv. Not part of CI: it needs python3-torch.
+JSON header, raw little-endian data), builds the nn.Sequential that train_mlp's flags describe
+(the checkpoint's metadata: hidden widths, BatchNorm or not, the activation, the dropout p;
+checkpoints from before --activation and --dropout are ReLU without Dropout), loads the
+state_dict into it with strict=True (so the keys must be exactly PyTorch's, Dropout's place in
+the numbering included), evaluates in eval mode on RUN/test_set.csv and compares the accuracy
+with the last row of RUN/metrics.csv; exit code 1 when they differ. Not part of CI: it needs
+python3-torch.
 """
 import csv
 import json
@@ -38,24 +41,33 @@ def read_safetensors(path):
     return state, metadata
 
 
-def build_model(state):
-    indices = sorted({int(k.split(".")[0]) for k in state})
-    layers = []
-    for i in range(indices[-1] + 1):
-        w = state.get(f"{i}.weight")
-        if f"{i}.running_mean" in state:
-            layers.append(nn.BatchNorm1d(state[f"{i}.running_mean"].numel()))
-        elif w is not None and w.dim() == 2:
-            layers.append(nn.Linear(w.shape[1], w.shape[0], bias=f"{i}.bias" in state))
-        else:
-            layers.append(nn.ReLU())
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}  # nn.GELU(): exact, erf
+
+
+def build_model(state, metadata):
+    """train_mlp's network: [Linear -> BatchNorm1d -> activation -> Dropout] per hidden width,
+    then Linear; BatchNorm1d and Dropout only where the run had them."""
+    hidden = [int(h) for h in metadata["train_mlp.hidden"].split(",")]
+    batchnorm = metadata["train_mlp.batchnorm"] == "true"
+    activation = ACTIVATIONS[metadata.get("train_mlp.activation", "relu")]
+    dropout = float(metadata.get("train_mlp.dropout", "0"))
+    layers, width = [], state["0.weight"].shape[1]
+    for h in hidden:
+        layers.append(nn.Linear(width, h))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(activation())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, int(metadata["train_mlp.classes"])))
     return nn.Sequential(*layers)
 
 
 def main():
     run = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/check")
     state, metadata = read_safetensors(run / "model.safetensors")
-    model = build_model(state)
+    model = build_model(state, metadata)
     model.load_state_dict(state, strict=True)
     model.eval()
     rows = list(csv.DictReader(open(run / "test_set.csv")))
@@ -70,6 +82,11 @@ def main():
     last = metrics[-1]
     key = next(k for k in last if "test" in k and "acc" in k)
     print(f"train_mlp's own test accuracy (metrics.csv, last epoch, {key}): {last[key]}")
+    # Both count the points classified right; a point whose two largest logits are within
+    # float32 rounding of each other may go either way, so one point of difference is allowed.
+    if abs(accuracy - float(last[key])) > 1.5 / len(rows):
+        print("the accuracies differ")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 // Adam and AdamW against PyTorch 1.13 step by step (weight decay coupled and decoupled,
 // amsgrad, a large eps, two groups), decay_groups, the state_dict round trip with continued
 // training bit for bit, skipped parameters, and pinned errors.
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -191,6 +193,20 @@ TEST_CASE("Adam skips parameters without a gradient, AdamW decays in place", "[a
   CHECK(adamw.step_count(b) == 0);
   CHECK_FALSE(adamw.state_dict().contains("state.1.step"));
   CHECK(a.is_leaf());
+}
+
+TEST_CASE("amsgrad keeps a NaN second moment in max_exp_avg_sq, as torch.maximum", "[adam]") {
+  // torch.maximum(max_exp_avg_sq, exp_avg_sq) is NaN where either is: a NaN gradient must not
+  // leave a finite, stale maximum behind in the optimizer's state.
+  Tensor p = Tensor::full(Shape{2}, 1.0f, true);
+  Adam adam({p}, {.lr = 0.1, .amsgrad = true});
+  p.grad_flat() << 0.5f, 0.25f;
+  adam.step();
+  p.grad_flat() << std::numeric_limits<float>::quiet_NaN(), 0.25f;
+  adam.step();
+  const Tensor v_max = adam.state_dict().tensors.at("state.0.max_exp_avg_sq");
+  CHECK(std::isnan(v_max.at(0)));
+  CHECK(std::isfinite(v_max.at(1)));
 }
 
 TEST_CASE("Adam refuses invalid options and states that do not fit", "[adam]") {

@@ -315,6 +315,30 @@ TEST_CASE("BatchNorm1d: a batch of one in eval without running statistics says w
                         !Contains("when training") && !Contains("call eval()"));
 }
 
+TEST_CASE("BatchNorm1d: an empty batch in eval gives an empty output, as in PyTorch",
+          "[batchnorm]") {
+  // The running statistics normalise any number of rows, none included (a data-parallel
+  // evaluation may hand a process no rows); training, which needs batch statistics, refuses.
+  BatchNorm1d bn(3);
+  bn.eval();
+  for (const Shape& shape : {Shape{0, 3}, Shape{2, 3, 0}}) {
+    const Tensor x = Tensor::zeros(shape, /*requires_grad=*/true);
+    const Tensor y = bn(x);
+    CHECK(y.shape() == shape);
+    mg::sum(y).backward();
+    CHECK(x.grad().shape() == shape);
+    CHECK(bn.weight.grad().to_vector() == std::vector<float>{0, 0, 0});
+  }
+  CHECK(bn.num_batches_tracked == 0);
+  bn.train();
+  CHECK_THROWS_WITH(bn(Tensor::zeros(Shape{0, 3})),
+                    "BatchNorm1d: expected a non-empty batch, got input of shape (0, 3)");
+  BatchNorm1d untracked(3, {.track_running_stats = false});  // batch statistics in eval too
+  untracked.eval();
+  CHECK_THROWS_WITH(untracked(Tensor::zeros(Shape{0, 3})),
+                    "BatchNorm1d: expected a non-empty batch, got input of shape (0, 3)");
+}
+
 TEST_CASE("BatchNorm1d: reset_running_stats and reset_parameters", "[batchnorm]") {
   mg::Generator gen(8);
   BatchNorm1d bn(2);

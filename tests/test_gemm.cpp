@@ -12,6 +12,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "core/error.hpp"
 #include "core/gemm.hpp"
 
 namespace {
@@ -138,4 +139,59 @@ TEST_CASE("gemm: a thin product runs on Eigen's GEMM whatever its size", "[gemm]
 TEST_CASE("gemm: names what runs the large products", "[gemm]") {
   const std::string name = mg::gemm_backend_name();
   CHECK((name.rfind("OpenBLAS ", 0) == 0 || name.rfind("Eigen ", 0) == 0));
+}
+
+TEST_CASE("gemm: c may be the same matrix as a or b, in every size class", "[gemm]") {
+  // c = op(a) op(b) + beta c written into a (or b, or both) must equal the product of the
+  // values before the call: Eigen's noalias() and BLAS would read what they already wrote.
+  for (int64_t n : {8, 160, 256}) {  // Eigen on one thread, Eigen on OpenMP's threads, the BLAS
+    for (double beta : {0.0, 1.0}) {
+      for (int t = 0; t < 4; ++t) {
+        const bool ta = t & 1, tb = t & 2;
+        CAPTURE(n, beta, ta, tb);
+        const RowMatrix<double> a0 = filled<double>(n, n, 1), b0 = filled<double>(n, n, 2);
+        const Eigen::MatrixXd op_a = ta ? Eigen::MatrixXd(a0.transpose()) : Eigen::MatrixXd(a0);
+        const Eigen::MatrixXd op_b = tb ? Eigen::MatrixXd(b0.transpose()) : Eigen::MatrixXd(b0);
+        const Eigen::MatrixXd op_a_a =
+            op_a * (tb ? Eigen::MatrixXd(a0.transpose()) : Eigen::MatrixXd(a0));
+
+        RowMatrix<double> a = a0;
+        mg::gemm<double>(a, ta, b0, tb, beta, a);  // c is a
+        CHECK(error_of(a, op_a * op_b + beta * Eigen::MatrixXd(a0)) < 1e-13);
+
+        RowMatrix<double> b = b0;
+        mg::gemm<double>(a0, ta, b, tb, beta, b);  // c is b
+        CHECK(error_of(b, op_a * op_b + beta * Eigen::MatrixXd(b0)) < 1e-13);
+
+        RowMatrix<double> s = a0;
+        mg::gemm<double>(s, ta, s, tb, beta, s);  // c is a and b
+        CHECK(error_of(s, op_a_a + beta * Eigen::MatrixXd(a0)) < 1e-13);
+      }
+    }
+  }
+  // A block of a matrix as c, overlapping a block of the same matrix as a.
+  RowMatrix<float> m = filled<float>(6, 6, 3);
+  const RowMatrix<float> m0 = m;
+  const RowMatrix<float> b = filled<float>(3, 3, 4);
+  mg::gemm<float>(m.block(0, 0, 3, 3), false, b, false, 0.f, m.block(1, 1, 3, 3));
+  const Eigen::MatrixXd want = m0.block(0, 0, 3, 3).cast<double>() * b.cast<double>();
+  CHECK(error_of(RowMatrix<float>(m.block(1, 1, 3, 3)), want) < 1e-6);
+  CHECK(m(0, 0) == m0(0, 0));  // outside c: untouched
+}
+
+TEST_CASE("gemm: sizes that do not make a product throw and write nothing", "[gemm]") {
+  const RowMatrix<float> a = filled<float>(2, 3, 1);
+  RowMatrix<float> c = RowMatrix<float>::Zero(2, 5);
+  CHECK_THROWS_MATCHES(mg::gemm<float>(a, false, filled<float>(4, 5, 2), false, 0.f, c),
+                       mg::ShapeError,
+                       Catch::Message("gemm: expected op(a) (M, K), op(b) (K, N) and c (M, N), "
+                                      "got op(a) (2, 3), op(b) (4, 5) and c (2, 5)"));
+  CHECK(c.isZero());
+  RowMatrix<float> c3 = RowMatrix<float>::Zero(3, 5);
+  CHECK_THROWS_WITH(mg::gemm<float>(a, false, filled<float>(3, 5, 2), false, 0.f, c3),
+                    "gemm: expected op(a) (M, K), op(b) (K, N) and c (M, N), got op(a) (2, 3), "
+                    "op(b) (3, 5) and c (3, 5)");
+  CHECK_THROWS_WITH(mg::gemm<float>(a, true, filled<float>(3, 5, 2), false, 0.f, c),
+                    "gemm: expected op(a) (M, K), op(b) (K, N) and c (M, N), got op(a) (3, 2), "
+                    "op(b) (3, 5) and c (2, 5)");
 }

@@ -147,6 +147,11 @@ TEST_CASE("Linear errors name the layer, the expected and the actual shape", "[l
       Linear(2, -1), std::invalid_argument,
       Catch::Message("Linear: expected in_features > 0 and out_features > 0, got in_features=2, "
                      "out_features=-1"));
+  // A weight whose element count overflows is refused before anything is allocated, by name.
+  CHECK_THROWS_MATCHES(
+      Linear(int64_t{1} << 32, int64_t{1} << 32), mg::ShapeError,
+      Catch::Message("Linear: expected at most 2^63 - 1 elements, got shape (4294967296, "
+                     "4294967296) (the count overflows)"));
 }
 
 TEST_CASE("Linear prints like PyTorch", "[linear]") {

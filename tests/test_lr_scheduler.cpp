@@ -1,4 +1,5 @@
 // StepLR and CosineAnnealingLR against PyTorch's lr sequences over 12 epochs, per group.
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -163,6 +164,17 @@ TEST_CASE("A schedule refuses a state that does not fit, and changes nothing", "
   refuses(target, state,
           "CosineAnnealingLR: load_state_dict: expected last_epoch >= 0 and _step_count >= 1, got "
           "-1 and 2");
+  state = good;
+  state.reals["base_lrs.1"] = std::numeric_limits<double>::quiet_NaN();
+  state.reals["_last_lr.1"] = 0.2;
+  refuses(target, state,
+          "CosineAnnealingLR: load_state_dict: expected base_lrs.1 and _last_lr.1 >= 0, got nan "
+          "and 0.2");
+  state = good;
+  state.reals["_last_lr.0"] = -0.5;
+  refuses(target, state,
+          "CosineAnnealingLR: load_state_dict: expected base_lrs.0 and _last_lr.0 >= 0, got 0.1 "
+          "and -0.5");
   state = good;
   state.integers["verbose"] = 0;
   refuses(target, state,

@@ -1,5 +1,8 @@
 // ReLU: PyTorch's values (including relu'(0) = 0), a float64 gradcheck, shape preservation.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <vector>
 
 #include "check_gradient.hpp"
 #include "fixture_json.hpp"
@@ -37,4 +40,18 @@ TEST_CASE("ReLU keeps the shape, has no parameters and prints like PyTorch", "[r
   CHECK(y.to_vector() == std::vector<float>{0, 2, 0, 4, 0, 0});
   CHECK(relu.named_parameters().empty());
   CHECK(relu.repr() == "ReLU()");
+}
+
+TEST_CASE("ReLU keeps NaN as NaN and passes its gradient on, as PyTorch", "[relu]") {
+  // torch.relu(nan) is nan (a diverged value must stay visible downstream), and its backward,
+  // threshold_backward(dy, y, 0), zeroes dy only where y <= 0, which NaN is not.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = Tensor::from_vector({nan, -1.f, 0.f, 2.f}, Shape{4}, /*requires_grad=*/true);
+  const Tensor y = mg::nn::ReLU()(x);
+  CHECK(std::isnan(y.at(0)));
+  CHECK(y.at(1) == 0.f);
+  CHECK(y.at(2) == 0.f);
+  CHECK(y.at(3) == 2.f);
+  y.backward(Tensor::full(Shape{4}, 0.75f));
+  CHECK(x.grad().to_vector() == std::vector<float>{0.75f, 0.f, 0.f, 0.75f});
 }

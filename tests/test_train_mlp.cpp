@@ -4,6 +4,7 @@
 // the --batch-size check uses. The end-to-end runs (resume, signals) are ctest cases
 // (examples/train_mlp/test_train_mlp.cmake).
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,41 @@ TEST_CASE("training state: a missing, mismatched or foreign file is refused", "[
     CHECK_THROWS_WITH(read_training_state(model, info, names),
                       Catch::Contains("expected metadata \"format_version\", missing"));
   }
+}
+
+TEST_CASE("run configuration: the new flags round-trip, a checkpoint without them is relu/0/sgd",
+          "[train_mlp]") {
+  Config c;
+  c.activation = "gelu", c.dropout = 0.25, c.optimizer = "adamw";
+  std::map<std::string, std::string> saved = run_config(c);
+  CHECK(saved.at("--activation") == "gelu");
+  CHECK(saved.at("--dropout") == "0.25");
+  CHECK(saved.at("--optimizer") == "adamw");
+  Config back;
+  apply_run_config(back, saved);
+  CHECK(run_config(back) == saved);
+
+  // Written before the flags existed: the run had ReLU, no Dropout and SGD.
+  for (const char* flag : {"--activation", "--dropout", "--optimizer"}) saved.erase(flag);
+  apply_run_config(back, saved);
+  CHECK(back.activation == "relu");
+  CHECK(back.dropout == 0);
+  CHECK(back.optimizer == "sgd");
+
+  // A value the flags would have refused is refused from a checkpoint too.
+  std::map<std::string, std::string> bad = run_config(c);
+  bad["--activation"] = "swish";
+  CHECK_THROWS_WITH(apply_run_config(back, bad),
+                    "the checkpoint's configuration has --activation swish, expected one of relu, "
+                    "tanh, gelu");
+  bad = run_config(c);
+  bad["--dropout"] = "1";
+  CHECK_THROWS_WITH(apply_run_config(back, bad),
+                    "the checkpoint's configuration has --dropout 1, expected a value in [0, 1)");
+  bad = run_config(c);
+  bad["--optimizer"] = "adam";
+  CHECK_THROWS_WITH(apply_run_config(back, bad),
+                    Catch::Contains("has --optimizer adam, expected one of sgd, adamw"));
 }
 
 TEST_CASE("train_epoch: an epoch resumed after k steps ends as an uninterrupted one",

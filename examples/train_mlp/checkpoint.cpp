@@ -127,6 +127,8 @@ void save_checkpoint(mg::nn::Module& net, const std::filesystem::path& model_fil
             {"train_mlp.classes", std::to_string(info.classes)},
             {"train_mlp.hidden", fmt::format("{}", fmt::join(info.hidden, ","))},
             {"train_mlp.batchnorm", info.batchnorm ? "true" : "false"},
+            {"train_mlp.activation", info.activation},
+            {"train_mlp.dropout", fmt::format("{}", info.dropout)},
             {"train_mlp.epoch", std::to_string(info.progress.epoch)},
             {"train_mlp.step", std::to_string(info.progress.step)}});
 }
@@ -147,6 +149,9 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& model_file) {
     info.classes = std::stoll(meta.at("train_mlp.classes"));
     info.hidden = parse_widths(meta.at("train_mlp.hidden"));
     info.batchnorm = meta.at("train_mlp.batchnorm") == "true";
+    // Checkpoints from before --activation and --dropout: ReLU, no Dropout.
+    if (meta.contains("train_mlp.activation")) info.activation = meta.at("train_mlp.activation");
+    if (meta.contains("train_mlp.dropout")) info.dropout = std::stod(meta.at("train_mlp.dropout"));
     info.progress.epoch = std::stoll(meta.at("train_mlp.epoch"));
     // Checkpoints from before mid-epoch saves have no step: they were written at an epoch's end.
     info.progress.step =

@@ -42,7 +42,9 @@ struct CheckpointInfo {
   int64_t classes = 0;
   std::vector<int64_t> hidden;
   bool batchnorm = true;
-  Progress progress;  // epoch and step (loss_sum is in the training state only)
+  std::string activation = "relu";  // checkpoints from before --activation: relu
+  double dropout = 0;               // and no Dropout
+  Progress progress;                // epoch and step (loss_sum is in the training state only)
 };
 
 // The flags that define a run, as the text a command line would give them:
@@ -55,7 +57,8 @@ struct TrainingState {
   mg::NamedState optimizer;  // the optimizer's state_dict (parameters numbered as PyTorch does)
   mg::NamedState schedule;   // the schedule's state_dict; empty without one
   int64_t loader_epoch = 0;  // the DataLoader's epoch counter (its order comes from seed, epoch)
-  std::map<std::string, mg::Generator::State> generators;  // other streams, by name
+  // Other streams, by name: "dropout.{r}", process r's stream of Dropout masks.
+  std::map<std::string, mg::Generator::State> generators;
 };
 
 // <folder of model_file>/training_state.safetensors

@@ -28,15 +28,17 @@ std::string join_command_line(int argc, char** argv) {
 }
 
 // A check for a real-valued flag: "Value 1.5 not in [0, 0.999]" (CLI11's own Range prints its
-// bounds with six decimals). With open_low the lower bound is excluded: "(0, 100]".
-CLI::Validator number_in(double lo, double hi, bool open_low = false) {
-  const std::string range = fmt::format("{}{:g}, {:g}]", open_low ? "(" : "[", lo, hi);
+// bounds with six decimals). `bounds` says which ends are included, as in the message: "[]",
+// "(]" (0 < v <= hi) or "[)" (lo <= v < hi). NaN is in no range.
+CLI::Validator number_in(double lo, double hi, std::string_view bounds = "[]") {
+  const std::string range = fmt::format("{}{:g}, {:g}{}", bounds[0], lo, hi, bounds[1]);
   return CLI::Validator(
       [=](std::string& text) {
         double v = 0;
         if (!CLI::detail::lexical_cast(text, v))
           return fmt::format("Value {} is not a number", text);
-        const bool ok = (open_low ? v > lo : v >= lo) && v <= hi;
+        const bool ok =
+            (range.front() == '(' ? v > lo : v >= lo) && (range.back() == ')' ? v < hi : v <= hi);
         return ok ? std::string() : fmt::format("Value {} not in {}", text, range);
       },
       range);
@@ -81,6 +83,10 @@ void check_out_folder(const Config& c) {
                            c.out, found, (fs::path(c.out) / "model.safetensors").string()));
 }
 
+// The choices of --activation and --optimizer, for the parser and for a checkpoint's values.
+const std::vector<std::string> kActivations = {"relu", "tanh", "gelu"};
+const std::vector<std::string> kOptimizers = {"sgd", "adamw"};
+
 }  // namespace
 
 double default_noise(const std::string& dataset) {
@@ -110,8 +116,11 @@ std::map<std::string, std::string> run_config(const Config& c) {
           {"--classes", std::to_string(c.classes)},
           {"--hidden", fmt::format("{}", fmt::join(c.hidden, ","))},
           {"--no-bn", c.batchnorm ? "false" : "true"},
+          {"--activation", c.activation},
+          {"--dropout", fmt::format("{}", c.dropout)},
           {"--sync-bn", c.sync_bn ? "true" : "false"},
           {"--batch-size", std::to_string(c.batch_size)},
+          {"--optimizer", c.optimizer},
           {"--lr", fmt::format("{}", c.lr)},
           {"--momentum", fmt::format("{}", c.momentum)},
           {"--weight-decay", fmt::format("{}", c.weight_decay)},
@@ -136,6 +145,11 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
       throw std::runtime_error(fmt::format("the checkpoint's configuration has no {}", flag));
     return it->second;
   };
+  // A flag added after the first checkpoints were written: their runs had the old behaviour.
+  auto value_or = [&](const std::string& flag, const std::string& before_the_flag) {
+    auto it = config.find(flag);
+    return it == config.end() ? before_the_flag : it->second;
+  };
   try {
     c.dataset = value("--dataset");
     c.samples = std::stoll(value("--samples"));
@@ -149,8 +163,11 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
       pos = comma + 1;
     }
     c.batchnorm = value("--no-bn") != "true";
-    c.sync_bn = config.contains("--sync-bn") && config.at("--sync-bn") == "true";
+    c.activation = value_or("--activation", "relu");
+    c.dropout = std::stod(value_or("--dropout", "0"));
+    c.sync_bn = value_or("--sync-bn", "false") == "true";
     c.batch_size = std::stoll(value("--batch-size"));
+    c.optimizer = value_or("--optimizer", "sgd");
     c.lr = std::stod(value("--lr"));
     c.momentum = std::stod(value("--momentum"));
     c.weight_decay = std::stod(value("--weight-decay"));
@@ -160,6 +177,19 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
   } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range
     throw std::runtime_error("the checkpoint's configuration holds a value that is not a number");
   }
+  auto check = [](const char* flag, const std::string& got, const std::vector<std::string>& ok) {
+    if (std::find(ok.begin(), ok.end(), got) == ok.end()) {
+      throw std::runtime_error(
+          fmt::format("the checkpoint's configuration has {} {}, expected one of {}", flag, got,
+                      fmt::join(ok, ", ")));
+    }
+  };
+  check("--activation", c.activation, kActivations);
+  check("--optimizer", c.optimizer, kOptimizers);
+  if (!(c.dropout >= 0 && c.dropout < 1)) {
+    throw std::runtime_error(fmt::format(
+        "the checkpoint's configuration has --dropout {}, expected a value in [0, 1)", c.dropout));
+  }
 }
 
 ParseResult parse_flags(int argc, char** argv) {
@@ -168,8 +198,9 @@ ParseResult parse_flags(int argc, char** argv) {
   c.command_line = join_command_line(argc, argv);
 
   CLI::App app(
-      "Trains a small MLP (Linear -> BatchNorm1d -> ReLU blocks, then Linear) with SGD on a 2-D "
-      "synthetic data set, and writes its metrics, plots, graph and checkpoint to --out.",
+      "Trains a small MLP (Linear -> BatchNorm1d -> activation [-> Dropout] blocks, then Linear) "
+      "with SGD or AdamW on a 2-D synthetic data set, and writes its metrics, plots, graph and "
+      "checkpoint to --out.",
       "train_mlp");
   app.get_formatter()->column_width(34);
 
@@ -194,7 +225,20 @@ ParseResult parse_flags(int argc, char** argv) {
       ->capture_default_str();
   bool no_bn_flag = false;
   CLI::Option* no_bn =
-      app.add_flag("--no-bn", no_bn_flag, "Leave out BatchNorm1d (Linear -> ReLU blocks)");
+      app.add_flag("--no-bn", no_bn_flag, "Leave out BatchNorm1d (Linear -> activation blocks)");
+  app.add_option("--activation", c.activation,
+                 "Activation after each hidden Linear (and BatchNorm): relu, tanh, or gelu (exact, "
+                 "with erf, as nn.GELU())")
+      ->check(CLI::IsMember(kActivations))
+      ->capture_default_str();
+  app.add_option("--dropout", c.dropout,
+                 "p of an nn.Dropout after each hidden activation: each value zeroed with "
+                 "probability p in training, the rest scaled by 1/(1-p); identity in evaluation. "
+                 "0: no Dropout layer. The masks come from --seed, a stream per epoch (and per "
+                 "process under "
+                 "mpirun)")
+      ->check(number_in(0, 1, "[)"))
+      ->capture_default_str();
   CLI::Option* sync_bn =
       app.add_flag("--sync-bn", c.sync_bn,
                    "Under mpirun: SyncBatchNorm1d, whose statistics cover every process's batch");
@@ -202,18 +246,24 @@ ParseResult parse_flags(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
       ->capture_default_str();
   app.add_option("--batch-size", c.batch_size,
-                 "Samples per SGD step and process (>= 2: BatchNorm needs two values per "
+                 "Samples per optimizer step and process (>= 2: BatchNorm needs two values per "
                  "feature); under mpirun -np P a step sees P times as many")
       ->check(CLI::Range(int64_t{2}, int64_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--optimizer", c.optimizer,
+                 "sgd: SGD with --momentum; adamw: AdamW with PyTorch's betas (0.9, 0.999) and "
+                 "eps 1e-8. Both take --lr and --weight-decay")
+      ->check(CLI::IsMember(kOptimizers))
+      ->capture_default_str();
   app.add_option("--lr", c.lr, "Learning rate")
-      ->check(number_in(0, 100, true))
+      ->check(number_in(0, 100, "(]"))
       ->capture_default_str();
-  app.add_option("--momentum", c.momentum, "SGD momentum")
-      ->check(number_in(0, 0.999))
-      ->capture_default_str();
+  CLI::Option* momentum = app.add_option("--momentum", c.momentum, "SGD's momentum (sgd only)")
+                              ->check(number_in(0, 0.999))
+                              ->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay,
-                 "L2 penalty on Linear weights (not on biases or BatchNorm's gamma and beta)")
+                 "Weight decay on Linear weights, not on biases or BatchNorm's gamma and beta "
+                 "(sgd: an L2 term in the gradient; adamw: decoupled, p *= 1 - lr * decay)")
       ->check(number_in(0, 1))
       ->capture_default_str();
   app.add_option("--schedule", c.schedule,
@@ -221,7 +271,8 @@ ParseResult parse_flags(int argc, char** argv) {
                  "cosine (down to 0 at the last epoch)")
       ->check(CLI::IsMember({"none", "step", "cosine"}))
       ->capture_default_str();
-  app.add_option("--seed", c.seed, "Seed of the data, the initial weights and the batch order")
+  app.add_option("--seed", c.seed,
+                 "Seed of the data, the initial weights, the batch order and Dropout's masks")
       ->transform(unsigned_integer())
       ->capture_default_str();
   app.add_option("--threads", c.threads, "Threads for Eigen's matrix products")
@@ -253,10 +304,12 @@ ParseResult parse_flags(int argc, char** argv) {
                  "mpirun the loss of all processes' points)");
   app.footer(fmt::format(
       "Resuming: --resume RUN/model.safetensors continues the run from its checkpoint: weights, "
-      "optimizer\nstate, schedule, data order and progress, so the result is the one an "
-      "uninterrupted run gives.\nThe run's flags come from the checkpoint. These may change on "
-      "resume: {}\n(without --epochs it trains to the saved one; a longer --epochs continues the "
-      "schedule the checkpoint saved, as PyTorch's "
+      "optimizer\nstate (SGD's momentum buffers, AdamW's exp_avg, exp_avg_sq and step), "
+      "schedule, data order, Dropout's\nrandom stream and progress, so the result is the one an "
+      "uninterrupted run gives.\nThe run's flags come from the checkpoint (a checkpoint written "
+      "before --activation, --dropout and\n--optimizer existed resumes as relu, 0 and sgd). "
+      "These may change on resume: {}\n(without --epochs it trains to the saved one; a longer "
+      "--epochs continues the schedule the checkpoint saved, as PyTorch's "
       "load_state_dict\ndoes). Any other flag given with a value that contradicts the "
       "checkpoint is an error.\nSIGINT (Ctrl-C) or SIGTERM: the run finishes its step, saves a "
       "checkpoint and says how to resume.",
@@ -272,6 +325,12 @@ ParseResult parse_flags(int argc, char** argv) {
     c.batchnorm = !no_bn_flag;
     if (noise_opt->count() > 0) c.noise = noise;
     // Checks between flags, with the same "what was expected, what came" messages.
+    if (c.optimizer == "adamw" && momentum->count() > 0) {
+      throw CLI::ValidationError(
+          "--momentum",
+          "expected with --optimizer sgd only, got --optimizer adamw (AdamW's "
+          "momentum is its betas, (0.9, 0.999))");
+    }
     if (c.dataset == "moons" && c.classes != 2) {
       if (app.get_option("--classes")->count() > 0)
         throw CLI::ValidationError("--classes",

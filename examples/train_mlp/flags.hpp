@@ -20,12 +20,15 @@ struct Config {
   // ---- model ----
   std::vector<int64_t> hidden = {64, 64};  // one Linear -> BatchNorm1d -> ReLU block each
   bool batchnorm = true;                   // --no-bn: Linear -> ReLU blocks
+  std::string activation = "relu";         // relu | tanh | gelu (exact)
+  double dropout = 0;                      // p of a Dropout after each activation; 0: none
   bool sync_bn = false;  // --sync-bn: under mpirun, BatchNorm statistics over every process's batch
   // ---- training ----
   int64_t epochs = 25;
   int64_t batch_size = 32;
+  std::string optimizer = "sgd";  // sgd | adamw
   double lr = 0.1;
-  double momentum = 0.9;
+  double momentum = 0.9;            // sgd only
   double weight_decay = 5e-4;       // on Linear weights only
   std::string schedule = "cosine";  // none | step | cosine
   uint64_t seed = 0;
@@ -58,6 +61,8 @@ int64_t training_points(int64_t samples, int64_t classes, double test_fraction);
 // {"--hidden", "64,64"}, {"--no-bn", "false"}, ... A checkpoint saves them; a resume takes them
 // back with apply_run_config, and a flag given with another value is an error, but for those of
 // kChangeableOnResume (--epochs is saved too: a resume without it trains to the saved one).
+// A flag that a checkpoint does not record (it was written before the flag existed) takes the
+// value the run had then: --activation relu, --dropout 0, --optimizer sgd, no --sync-bn.
 std::map<std::string, std::string> run_config(const Config& c);
 void apply_run_config(Config& c, const std::map<std::string, std::string>& config);
 inline constexpr const char* kChangeableOnResume =

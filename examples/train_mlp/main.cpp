@@ -48,13 +48,21 @@ mg::Generator weights_generator(uint64_t seed) {
 }
 
 void print_setup(const Config& c, const Split& data, const Console& console) {
+  const std::string optimizer =
+      c.optimizer == "adamw"
+          ? fmt::format(
+                "AdamW: lr {} ({} schedule), betas (0.9, 0.999), eps 1e-8,\n       "
+                "decoupled weight decay {} on Linear weights only,",
+                c.lr, c.schedule, c.weight_decay)
+          : fmt::format(
+                "SGD:   lr {} ({} schedule), momentum {}, weight decay {} on Linear "
+                "weights only,",
+                c.lr, c.schedule, c.momentum, c.weight_decay);
   console.note(fmt::format(
       "Data:  {}-class {} in the plane, {} training and {} test points (noise {}, seed {}).\n"
-      "SGD:   lr {} ({} schedule), momentum {}, weight decay {} on Linear weights only,\n"
-      "       batches of {}, {} epochs, {} thread{}.",
-      c.classes, c.dataset, data.train.size(), data.test.size(), c.noise_or_default(), c.seed, c.lr,
-      c.schedule, c.momentum, c.weight_decay, c.batch_size, c.epochs, c.threads,
-      c.threads == 1 ? "" : "s"));
+      "{}\n       batches of {}, {} epochs, {} thread{}.",
+      c.classes, c.dataset, data.train.size(), data.test.size(), c.noise_or_default(), c.seed,
+      optimizer, c.batch_size, c.epochs, c.threads, c.threads == 1 ? "" : "s"));
   const int processes = mg::dist::world_size();
   if (processes > 1) {
     console.note(fmt::format(
@@ -67,21 +75,24 @@ void print_setup(const Config& c, const Split& data, const Console& console) {
   }
 }
 
-// The network of the spec, its Linear weights drawn from --seed; with --sync-bn its
-// BatchNorm1d layers become SyncBatchNorm1d (the same tensors and state_dict names).
-mg::nn::Sequential make_net(const examples::MlpSpec& spec, const Config& c);
-
-// The network of the flags (or of a checkpoint): 2 inputs, the hidden widths, the classes.
-examples::MlpSpec mlp_spec(const std::vector<int64_t>& hidden, int64_t classes, bool batchnorm) {
+// The network of the flags (or of a checkpoint): 2 inputs, the hidden widths, the classes, the
+// activation and dropout.
+examples::MlpSpec mlp_spec(const Config& c, bool batchnorm) {
   return {.inputs = 2,
-          .hidden = hidden,
-          .classes = classes,
-          .norm = batchnorm ? examples::Norm::batch : examples::Norm::none};
+          .hidden = c.hidden,
+          .classes = c.classes,
+          .norm = batchnorm ? examples::Norm::batch : examples::Norm::none,
+          .activation = examples::activation_from_flag(c.activation),
+          .dropout = c.dropout};
 }
 
-mg::nn::Sequential make_net(const examples::MlpSpec& spec, const Config& c) {
+// The network of the spec, its Linear weights drawn from --seed, its Dropout layers' masks from
+// `dropout_stream` (the trainer seeds it every epoch); with --sync-bn its BatchNorm1d layers
+// become SyncBatchNorm1d (the same tensors and state_dict names).
+mg::nn::Sequential make_net(const examples::MlpSpec& spec, const Config& c,
+                            mg::Generator& dropout_stream) {
   mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  mg::nn::Sequential net = examples::make_mlp(spec, gen, dropout_stream);
   if (c.sync_bn && spec.norm == examples::Norm::batch) mg::nn::convert_sync_batchnorm(net);
   return net;
 }
@@ -90,14 +101,21 @@ void print_model(const examples::MlpSpec& spec, mg::nn::Sequential& net, const C
   console.note(fmt::format("Model: {}.", examples::describe_mlp(spec, net)));
 }
 
-void print_columns(const Console& console) {
+void print_columns(const Config& c, const Console& console) {
+  const std::string dropout =
+      c.dropout > 0 ? fmt::format(
+                          "With Dropout (p = {}) the loss is measured with values dropped "
+                          "too; the accuracies and the test\nloss use the whole network "
+                          "(eval mode).\n",
+                          c.dropout)
+                    : "";
   console.note(
       "\nEach row is one epoch. loss: mean cross-entropy of its training batches. train/test "
       "acc:\nshare of points classified right, measured in eval mode after the epoch. lr: the "
-      "learning\nrate it used. time: seconds for the epoch's steps, evaluation and checkpoint. "
-      "With BatchNorm the training loss comes from batch "
-      "statistics\n(train mode), so it is noisier and higher than the test loss (eval mode, "
-      "running statistics).\n");
+      "learning\nrate it used. time: seconds for the epoch's steps, evaluation and checkpoint.\n"
+      "With BatchNorm the training loss comes from batch statistics (train mode), so it is "
+      "noisier\nand higher than the test loss (eval mode, running statistics).\n" +
+      dropout);
 }
 
 void print_files(const fs::path& dir, const Console& console) {
@@ -131,11 +149,14 @@ void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) 
     const CheckpointInfo info = read_checkpoint_info(model_file);
     c.dataset = info.dataset, c.classes = info.classes;
     c.hidden = info.hidden, c.batchnorm = info.batchnorm;
+    c.activation = info.activation, c.dropout = info.dropout;
     return;
   }
-  const RunConfig given = run_config(c);
-  for (const auto& [flag, value] : *saved) {
-    if (strict && c.given.contains(flag) && !changeable_on_resume(flag) && given.contains(flag) &&
+  Config from_checkpoint = c;
+  apply_run_config(from_checkpoint, *saved);  // flags it does not record: the old defaults
+  const RunConfig given = run_config(c), trained = run_config(from_checkpoint);
+  for (const auto& [flag, value] : trained) {
+    if (strict && c.given.contains(flag) && !changeable_on_resume(flag) &&
         given.at(flag) != value) {
       throw FlagError(fmt::format(
           "{} {} contradicts the checkpoint {}, trained with {} {}. On resume only these flags "
@@ -143,8 +164,6 @@ void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) 
           flag, given.at(flag), model_file.string(), flag, value, kChangeableOnResume));
     }
   }
-  Config from_checkpoint = c;
-  apply_run_config(from_checkpoint, *saved);
   if (strict) {
     if (c.given.contains("--epochs")) from_checkpoint.epochs = c.epochs;
     c = std::move(from_checkpoint);
@@ -193,8 +212,9 @@ void print_end(const RunResult& result, const Console& console) {
 }
 
 int run_single(const Config& c, const Split& data, const fs::path& dir, Console& console) {
-  const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, c.batchnorm);
-  mg::nn::Sequential net = make_net(spec, c);
+  const examples::MlpSpec spec = mlp_spec(c, c.batchnorm);
+  mg::Generator dropout_stream;
+  mg::nn::Sequential net = make_net(spec, c, dropout_stream);
   Trainer trainer(c, data, net, spec);
   if (!c.resume.empty()) {
     trainer.restore(c.resume);  // reads and checks everything; nothing is written yet
@@ -217,7 +237,7 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
   }
   print_model(spec, net, console);
   print_setup(c, data, console);
-  print_columns(console);
+  print_columns(c, console);
   console.table_header();
   install_stop_handlers();
   const RunResult result = trainer.run(dir, console);
@@ -239,15 +259,16 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
       "layers differ.");
   start_folder(c, dir, data);
   print_setup(c, data, console);
-  print_columns(console);
+  print_columns(c, console);
   install_stop_handlers();
   std::vector<RunResult> results;
   for (bool batchnorm : {true, false}) {
     console.line(batchnorm ? "[1/2] With BatchNorm" : "\n[2/2] Without BatchNorm");
     Config run = c;
     run.batchnorm = batchnorm;
-    const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, batchnorm);
-    mg::nn::Sequential net = make_net(spec, run);
+    const examples::MlpSpec spec = mlp_spec(c, batchnorm);
+    mg::Generator dropout_stream;
+    mg::nn::Sequential net = make_net(spec, run, dropout_stream);
     print_model(spec, net, console);
     console.table_header();
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
@@ -310,9 +331,9 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
 int run_eval_only(Config c, Console& console) {
   take_checkpoint_config(c, c.eval_only, /*strict=*/false);
   const Split data = make_split(c);
-  const examples::MlpSpec spec = mlp_spec(c.hidden, c.classes, c.batchnorm);
+  const examples::MlpSpec spec = mlp_spec(c, c.batchnorm);
   mg::Generator gen = weights_generator(c.seed);
-  mg::nn::Sequential net = examples::make_mlp(spec, gen);
+  mg::nn::Sequential net = examples::make_mlp(spec, gen);  // in eval(), Dropout draws nothing
   mg::load(net, c.eval_only);
   const CheckpointInfo info = read_checkpoint_info(c.eval_only);
   const examples::Evaluation train = examples::evaluate(net, data.train),

@@ -1,6 +1,7 @@
 #include "trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -46,9 +47,48 @@ std::unique_ptr<mg::optim::LRScheduler> make_schedule(const Config& c,
 }
 
 std::unique_ptr<mg::optim::Optimizer> make_optimizer(const Config& c, mg::nn::Sequential& net) {
-  return std::make_unique<mg::optim::SGD>(
-      examples::param_groups(net, c.weight_decay),
-      mg::optim::SGDOptions{.lr = c.lr, .momentum = c.momentum, .weight_decay = c.weight_decay});
+  return examples::make_optimizer(
+      {.name = c.optimizer, .lr = c.lr, .weight_decay = c.weight_decay, .momentum = c.momentum},
+      net);
+}
+
+// The stream every Dropout layer of `net` draws its masks from (make_mlp gives them one), or
+// null without Dropout.
+mg::Generator* dropout_stream_of(mg::nn::Sequential& net) {
+  const auto generators = net.named_generators();
+  return generators.empty() ? nullptr : generators.front().second;
+}
+
+// Dropout's masks in epoch e on process r come from a stream seeded by (seed, e, r) alone, as
+// the batch order comes from (seed, e): a run resumed at an epoch's end, with any number of
+// processes, draws the masks an uninterrupted run with that many processes draws. Each process
+// draws its own masks for its own points.
+mg::Generator dropout_stream_for(uint64_t seed, int64_t epoch, int rank) {
+  return mg::Generator(seed ^ 0x64726f706f7574ULL ^  // "dropout"
+                       (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch)) ^
+                       (0xbf58476d1ce4e5b9ULL * static_cast<uint64_t>(rank + 1)));
+}
+
+// Every process's state of `stream`, in rank order (a world of one: this one's). The words go
+// through all_gather as 32-bit halves, which a double holds exactly.
+std::vector<mg::Generator::State> gather_states(const mg::Generator& stream) {
+  const std::array<uint64_t, 6> words = stream.state().to_words();
+  std::array<double, 12> halves{};
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    halves[2 * i] = static_cast<double>(words[i] >> 32);
+    halves[2 * i + 1] = static_cast<double>(words[i] & 0xffffffffULL);
+  }
+  const std::vector<double> all = mg::dist::all_gather(std::span<const double>(halves));
+  std::vector<mg::Generator::State> states;
+  for (std::size_t at = 0; at < all.size(); at += halves.size()) {
+    std::array<uint64_t, 6> w{};
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      w[i] = (static_cast<uint64_t>(all[at + 2 * i]) << 32) |
+             static_cast<uint64_t>(all[at + 2 * i + 1]);
+    }
+    states.push_back(mg::Generator::State::from_words(w));
+  }
+  return states;
 }
 
 // A loss this far above that of guessing every class equally likely (ln K) means the weights
@@ -133,7 +173,8 @@ Trainer::Trainer(const Config& c, const Split& data, mg::nn::Sequential& net,
                            .seed = c.seed,
                            .num_replicas = mg::dist::world_size(),
                            .rank = mg::dist::rank()}),
-      names_(parameter_names(*optimizer_, net)) {}
+      names_(parameter_names(*optimizer_, net)),
+      dropout_stream_(dropout_stream_of(net)) {}
 
 void Trainer::restore(const std::filesystem::path& model_file) {
   const CheckpointInfo info = read_checkpoint_info(model_file);
@@ -156,11 +197,20 @@ void Trainer::restore(const std::filesystem::path& model_file) {
                                          training_state_path(model_file).string(),
                                          schedule_ ? "a" : "no", schedule_ ? "none" : "one"));
   }
+  // In the middle of an epoch Dropout continues this process's stream where it stopped (at an
+  // epoch's end the next epoch seeds its own).
+  const std::string stream = fmt::format("dropout.{}", mg::dist::rank());
+  const bool continue_stream = dropout_stream_ && state.progress.step > 0;
+  if (continue_stream && !state.generators.contains(stream)) {
+    throw std::runtime_error(fmt::format("{}: expected the state of Dropout's stream '{}', missing",
+                                         training_state_path(model_file).string(), stream));
+  }
   // Every load checks its whole input before it changes anything.
   mg::load(net_, model_file.string());
   optimizer_->load_state_dict(state.optimizer);
   if (schedule_) schedule_->load_state_dict(state.schedule);
   loader_.set_epoch(state.loader_epoch);
+  if (continue_stream) dropout_stream_->set_state(state.generators.at(stream));
   progress_ = state.progress;
   history_ = read_history(model_file.parent_path(), progress_.epoch);
   last_checkpoint_ = model_file;
@@ -189,13 +239,21 @@ TrainingState Trainer::capture() const {
 }
 
 void Trainer::save(const std::filesystem::path& model_file) const {
-  if (mg::dist::rank() != 0) return;  // one writer; every process holds the same state
+  // Every process's Dropout stream is its own: all of them take part in gathering them.
+  std::vector<mg::Generator::State> streams;
+  if (dropout_stream_) streams = gather_states(*dropout_stream_);
+  if (mg::dist::rank() != 0) return;  // one writer; every process holds the same other state
   const CheckpointInfo info{.dataset = c_.dataset,
                             .classes = c_.classes,
                             .hidden = c_.hidden,
                             .batchnorm = c_.batchnorm,
+                            .activation = c_.activation,
+                            .dropout = c_.dropout,
                             .progress = progress_};
-  save_checkpoint(net_, model_file, info, capture(), names_);
+  TrainingState state = capture();
+  for (std::size_t r = 0; r < streams.size(); ++r)
+    state.generators[fmt::format("dropout.{}", r)] = streams[r];
+  save_checkpoint(net_, model_file, info, state, names_);
 }
 
 RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
@@ -229,6 +287,8 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
   for (int64_t epoch = first_epoch; epoch <= c_.epochs && !result.stopped; ++epoch) {
     const Clock::time_point epoch_start = Clock::now();
     EpochMetrics m{.epoch = epoch, .lr = optimizer_->lr(0)};
+    if (dropout_stream_ && progress_.step == 0)  // a fresh epoch (not one resumed midway)
+      *dropout_stream_ = dropout_stream_for(c_.seed, epoch, mg::dist::rank());
     // A run resumed in the middle of an epoch continues that epoch's steps and loss sum.
     const examples::EpochResult done_before{.loss_sum = progress_.loss_sum,
                                             .steps = progress_.step};

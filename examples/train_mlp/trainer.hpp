@@ -52,10 +52,10 @@ class Trainer {
   Trainer(const Config& c, const Split& data, mg::nn::Sequential& net,
           const examples::MlpSpec& spec);
 
-  // Restores the weights, the optimizer, the schedule, the progress and the loader from the
-  // checkpoint `model_file` and its training state, and the history from the metrics.csv beside
-  // it. Everything is read and checked first; std::runtime_error (or mg::CheckpointError) says
-  // what is wrong, and nothing has been written.
+  // Restores the weights, the optimizer, the schedule, the progress, the loader and Dropout's
+  // stream from the checkpoint `model_file` and its training state, and the history from the
+  // metrics.csv beside it. Everything is read and checked first; std::runtime_error (or
+  // mg::CheckpointError) says what is wrong, and nothing has been written.
   void restore(const std::filesystem::path& model_file);
   const Progress& progress() const { return progress_; }
   // What a user resuming should know (a schedule that keeps the checkpoint's length).
@@ -78,6 +78,7 @@ class Trainer {
   std::unique_ptr<mg::optim::LRScheduler> schedule_;
   mg::data::DataLoader loader_;
   std::vector<std::string> names_;  // the optimizer's parameters' names, PyTorch's numbering
+  mg::Generator* dropout_stream_;   // the net's Dropout masks' stream (null without Dropout)
   Progress progress_;
   std::vector<EpochMetrics> history_;
   std::filesystem::path last_checkpoint_;  // empty until one exists
