@@ -465,6 +465,7 @@ def print_scaling(scaling):
           f"{one['batch_per_process']:g} per process, 1 thread per process (bench_scaling):")
     for P, a in sorted(scaling.items()):
         print(f"  {P} process{'es' if P > 1 else '  '}: step {fmt_us(a['step_us'])}, "
+              f"waiting for the slower rank {fmt_us(a.get('wait_us', 0))}, "
               f"all-reduce {fmt_us(a['allreduce_us'])} "
               f"({100 * a['allreduce_us'] / a['step_us']:.0f}% of the step), "
               f"{a['samples_per_s']:.0f} samples/s")

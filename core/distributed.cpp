@@ -15,10 +15,10 @@
 namespace mg::dist {
 namespace {
 
-bool init_called = false;  // init() ran (MPI started or not)
-bool mpi_active = false;   // collectives go through MPI (false in a world of one)
-bool owns_mpi = false;     // init() started MPI, so finalize() stops it
-bool finalized = false;    // finalize() ran
+bool init_called = false;                // init() ran (MPI started or not)
+bool mpi_active = false;                 // collectives go through MPI (false in a world of one)
+[[maybe_unused]] bool owns_mpi = false;  // init() started MPI, so finalize() stops it (MPI builds)
+bool finalized = false;                  // finalize() ran
 
 // The number of processes mpirun (Open MPI, or a PMI launcher) says it started; 0 when this
 // process was not started by a launcher.

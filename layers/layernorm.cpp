@@ -97,7 +97,7 @@ BasicTensor<T> BasicLayerNorm<T>::forward(const BasicTensor<T>& x) {
   y.set_grad_fn(
       "layer_norm", std::move(inputs),
       [saved = std::move(saved), affine, R, C](const BasicTensor<T>& dy,
-                                                std::span<const BasicTensor<T>> in) {
+                                               std::span<const BasicTensor<T>> in) {
         const T* px = saved.x.get().data();                                  // (R, C)
         const T* pdy = dy.data();                                            // (R, C)
         const T* gamma = affine ? saved.gamma->get().data() : nullptr;       // (C)

@@ -25,17 +25,6 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   return widths;
 }
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= text.size() && !text.empty()) {
-    const std::size_t end = std::min(text.find(sep, pos), text.size());
-    parts.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return parts;
-}
-
 [[noreturn]] void bad_state(const std::filesystem::path& path, const std::string& what) {
   throw std::runtime_error(fmt::format("{}: {}", path.string(), what));
 }

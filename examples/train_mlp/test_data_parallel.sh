@@ -88,11 +88,12 @@ grep -aq "generators.dropout.1.5" "$work/dropout/training_state.safetensors" ||
 [[ $(wc -l < "$work/dropout_source/metrics.csv") == 5 ]] ||
   fail "--dropout, resume 2 -> 1: metrics.csv has not 4 rows"
 
-# A stop by a signal: SIGTERM to mpirun, which passes it on to every process (as a Ctrl-C would);
+# A stop by a signal: SIGTERM to mpirun, which passes it on to every process (as a Ctrl-C would),
+# after the first of 30 epochs (4 finished before a late SIGTERM arrived on a loaded machine);
 # they stop after the same step, mostly in the middle of an epoch (mpirun passes it on late
 # enough that it may land in an evaluation), and the checkpoint holds both processes' Dropout
 # streams. Resumed on 2 processes, the run ends with the bytes of the run straight through.
-sflags=(--samples 20000 --hidden 64,64 --seed 3 --threads 1 --brief --batch-size 16 --epochs 4
+sflags=(--samples 20000 --hidden 64,64 --seed 3 --threads 1 --brief --batch-size 16 --epochs 30
         --dropout 0.2 --optimizer adamw --lr 0.01)
 mpirun 2 "$train_mlp" "${sflags[@]}" --out "$work/signal_straight" > /dev/null
 "$mpiexec" --oversubscribe -np 2 "$train_mlp" "${sflags[@]}" --out "$work/signal" \
