@@ -44,6 +44,38 @@ CLI::Validator number_in(double lo, double hi, std::string_view bounds = "[]") {
       range);
 }
 
+// --hidden's widths: comma-separated decimal integers in [lo, hi], none left empty. (CLI11's
+// delimiter would drop an empty item, reading "4,,4" as 4,4, and a lone "," would take the next
+// flag as its value.)
+std::vector<int64_t> split_widths(const std::string& text) {
+  std::vector<int64_t> widths;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    widths.push_back(std::stoll(text.substr(pos, comma - pos)));
+    pos = comma + 1;
+  }
+  return widths;
+}
+
+CLI::Validator widths_in(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        for (std::size_t pos = 0; pos <= text.size();) {
+          const std::size_t comma = std::min(text.find(',', pos), text.size());
+          const std::string item = text.substr(pos, comma - pos);
+          if (item.empty())
+            return fmt::format("an empty width in '{}': expected widths like 64,64", text);
+          int64_t v = 0;
+          if (item.find_first_not_of("0123456789") != std::string::npos || item.size() > 9 ||
+              (v = std::stoll(item)) < lo || v > hi)
+            return fmt::format("Value {} not in range {} to {}", item, lo, hi);
+          pos = comma + 1;
+        }
+        return std::string();
+      },
+      fmt::format("WIDTHS in [{} - {}]", lo, hi));
+}
+
 // A check for an unsigned 64-bit flag: decimal digits only, at most 2^64 - 1. CLI11 converts
 // with strtoull, which would take "-1" as 18446744073709551615, "010" as octal 8 and clamp
 // anything larger than 2^64 - 1 to it; leading zeros are dropped here, so "010" means 10.
@@ -219,9 +251,9 @@ ParseResult parse_flags(int argc, char** argv) {
   app.add_option("--classes", c.classes, "Classes (spirals, blobs, circles; moons has 2)")
       ->check(CLI::Range(int64_t{2}, int64_t{64}))
       ->capture_default_str();
-  app.add_option("--hidden", c.hidden, "Hidden layer widths, comma-separated")
-      ->delimiter(',')
-      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+  std::string hidden = fmt::format("{}", fmt::join(c.hidden, ","));
+  app.add_option("--hidden", hidden, "Hidden layer widths, comma-separated")
+      ->check(widths_in(1, 4096))
       ->capture_default_str();
   bool no_bn_flag = false;
   CLI::Option* no_bn =
@@ -323,6 +355,7 @@ ParseResult parse_flags(int argc, char** argv) {
     for (const CLI::Option* option : app.get_options())
       if (option->count() > 0) c.given.insert(option->get_name());
     c.batchnorm = !no_bn_flag;
+    c.hidden = split_widths(hidden);  // checked by widths_in
     if (noise_opt->count() > 0) c.noise = noise;
     // Checks between flags, with the same "what was expected, what came" messages.
     if (c.optimizer == "adamw" && momentum->count() > 0) {

@@ -60,9 +60,10 @@ void print_setup(const Config& c, const Split& data, const Console& console) {
                 c.lr, c.schedule, c.momentum, c.weight_decay);
   console.note(fmt::format(
       "Data:  {}-class {} in the plane, {} training and {} test points (noise {}, seed {}).\n"
-      "{}\n       batches of {}, {} epochs, {} thread{}.",
+      "{}\n       batches of {}, {} epoch{}, {} thread{}.",
       c.classes, c.dataset, data.train.size(), data.test.size(), c.noise_or_default(), c.seed,
-      optimizer, c.batch_size, c.epochs, c.threads, c.threads == 1 ? "" : "s"));
+      optimizer, c.batch_size, c.epochs, c.epochs == 1 ? "" : "s", c.threads,
+      c.threads == 1 ? "" : "s"));
   const int processes = mg::dist::world_size();
   if (processes > 1) {
     console.note(fmt::format(
