@@ -40,8 +40,8 @@
 namespace mg {
 namespace {
 
-constexpr double kBlasWork = double(int64_t{1} << 23);    // M * N * K multiply-adds
-constexpr double kThreadWork = double(int64_t{1} << 21);  // M * N * K multiply-adds
+[[maybe_unused]] constexpr double kBlasWork = double(int64_t{1} << 23);  // M * N * K (BLAS)
+constexpr double kThreadWork = double(int64_t{1} << 21);                 // M * N * K multiply-adds
 constexpr int64_t kThinSide = 32;
 
 // While alive, parallel regions started by this thread get one thread: Eigen's GEMM and OpenBLAS's
@@ -132,10 +132,10 @@ void gemm(Eigen::Ref<const RowMatrix<T>> a, bool transpose_a, Eigen::Ref<const R
     return;
   }
   const double work = double(M) * double(N) * double(K);
-  const bool thin = std::min({M, N, K}) < kThinSide;
   std::optional<OneThread> one_thread;
   if (work < kThreadWork || std::min(M, K) < kThinSide) one_thread.emplace();
 #ifdef MINIGRAD_WITH_OPENBLAS
+  const bool thin = std::min({M, N, K}) < kThinSide;
   // CBLAS takes int sizes and strides: anything larger stays with Eigen.
   const int64_t largest = std::max({M, N, K, a.outerStride(), b.outerStride(), c.outerStride()});
   if (work >= kBlasWork && !thin && largest < INT_MAX) {
