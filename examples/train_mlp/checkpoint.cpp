@@ -1,4 +1,5 @@
 #include "checkpoint.hpp"
+#include "flags.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,17 +14,6 @@ namespace {
 
 constexpr const char* kStateFormat = "train_mlp training state";
 constexpr const char* kStateVersion = "1";
-
-std::vector<int64_t> parse_widths(const std::string& text) {
-  std::vector<int64_t> widths;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t comma = std::min(text.find(',', pos), text.size());
-    widths.push_back(std::stoll(text.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return widths;
-}
 
 [[noreturn]] void bad_state(const std::filesystem::path& path, const std::string& what) {
   throw std::runtime_error(fmt::format("{}: {}", path.string(), what));
@@ -136,7 +126,7 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& model_file) {
   try {
     info.dataset = meta.at("train_mlp.dataset");
     info.classes = std::stoll(meta.at("train_mlp.classes"));
-    info.hidden = parse_widths(meta.at("train_mlp.hidden"));
+    info.hidden = split_widths(meta.at("train_mlp.hidden"));
     info.batchnorm = meta.at("train_mlp.batchnorm") == "true";
     // Checkpoints from before --activation and --dropout: ReLU, no Dropout.
     if (meta.contains("train_mlp.activation")) info.activation = meta.at("train_mlp.activation");

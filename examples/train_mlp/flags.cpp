@@ -44,19 +44,9 @@ CLI::Validator number_in(double lo, double hi, std::string_view bounds = "[]") {
       range);
 }
 
-// --hidden's widths: comma-separated decimal integers in [lo, hi], none left empty. (CLI11's
+// --hidden's check: comma-separated decimal integers in [lo, hi], none left empty. (CLI11's
 // delimiter would drop an empty item, reading "4,,4" as 4,4, and a lone "," would take the next
 // flag as its value.)
-std::vector<int64_t> split_widths(const std::string& text) {
-  std::vector<int64_t> widths;
-  for (std::size_t pos = 0; pos <= text.size();) {
-    const std::size_t comma = std::min(text.find(',', pos), text.size());
-    widths.push_back(std::stoll(text.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return widths;
-}
-
 CLI::Validator widths_in(int64_t lo, int64_t hi) {
   return CLI::Validator(
       [=](std::string& text) {
@@ -187,13 +177,7 @@ void apply_run_config(Config& c, const std::map<std::string, std::string>& confi
     c.samples = std::stoll(value("--samples"));
     c.noise = std::stod(value("--noise"));
     c.classes = std::stoll(value("--classes"));
-    c.hidden.clear();
-    for (std::size_t pos = 0; pos < value("--hidden").size();) {
-      const std::string& text = value("--hidden");
-      const std::size_t comma = std::min(text.find(',', pos), text.size());
-      c.hidden.push_back(std::stoll(text.substr(pos, comma - pos)));
-      pos = comma + 1;
-    }
+    c.hidden = split_widths(value("--hidden"));
     c.batchnorm = value("--no-bn") != "true";
     c.activation = value_or("--activation", "relu");
     c.dropout = std::stod(value_or("--dropout", "0"));
@@ -390,6 +374,16 @@ ParseResult parse_flags(int argc, char** argv) {
     result.exit_code = code == 0 ? 0 : 2;
   }
   return result;
+}
+
+std::vector<int64_t> split_widths(const std::string& text) {
+  std::vector<int64_t> widths;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    widths.push_back(std::stoll(text.substr(pos, comma - pos)));
+    pos = comma + 1;
+  }
+  return widths;
 }
 
 }  // namespace train_mlp

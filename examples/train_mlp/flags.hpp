@@ -77,4 +77,7 @@ struct ParseResult {
 };
 ParseResult parse_flags(int argc, char** argv);
 
+// "64,32" -> {64, 32}: hidden widths as --hidden and a checkpoint's metadata write them.
+std::vector<int64_t> split_widths(const std::string& text);
+
 }  // namespace train_mlp
