@@ -12,32 +12,6 @@
 namespace mg {
 namespace detail {
 
-template <typename T>
-Buffer<T>::Buffer(int64_t n)
-    : ptr(static_cast<T*>(allocate(static_cast<std::size_t>(n) * sizeof(T)))), size(n) {}
-
-template <typename T>
-Buffer<T>::~Buffer() {
-  deallocate(ptr, static_cast<std::size_t>(size) * sizeof(T));
-}
-
-// Tears a graph down iteratively. The default (recursive) destruction of a chain of 100,000
-// ops would nest 100,000 destructor calls and overflow the stack.
-template <typename T>
-Node<T>::~Node() {
-  std::vector<std::shared_ptr<Node>> pending;
-  for (BasicTensor<T>& t : inputs) pending.push_back(std::move(t.node_));
-  inputs.clear();
-  while (!pending.empty()) {
-    std::shared_ptr<Node> n = std::move(pending.back());
-    pending.pop_back();
-    if (n && n.use_count() == 1) {  // we hold the last reference: unhook its inputs first
-      for (BasicTensor<T>& t : n->inputs) pending.push_back(std::move(t.node_));
-      n->inputs.clear();
-    }
-  }
-}
-
 // The buffer's byte count, numel * sizeof(T), must fit std::ptrdiff_t (as PyTorch's storage size
 // must fit int64_t): a larger count would wrap around and allocate a block too small for it.
 template <typename T>
@@ -361,9 +335,5 @@ typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() const {
 
 template class BasicTensor<float>;
 template class BasicTensor<double>;
-template struct detail::Node<float>;
-template struct detail::Node<double>;
-template struct detail::Buffer<float>;
-template struct detail::Buffer<double>;
 
 }  // namespace mg
