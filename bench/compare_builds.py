@@ -8,7 +8,12 @@ worktree, then
       --cases bn_train_fwdbwd:32x10 mlp_step:S --threads 1 2 --rounds 5
 
 Set OPENBLAS_CORETYPE in the environment as `make bench` would (it prints the kernel set it
-chose): both workers inherit it."""
+chose): both workers inherit it.
+
+On this kind of VM a memory-bound case's time depends on the process: where its buffers land
+in physical memory moves it by 10-25%, run to run, the same binary against itself. --restarts K
+starts both workers afresh K times (rounds each time) and prints, beside the median over every
+sample, each side's range of per-process medians: a difference inside those ranges is noise."""
 import argparse
 import json
 import statistics
@@ -23,7 +28,30 @@ def main():
     p.add_argument("--threads", nargs="+", type=int, default=[1])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--min-seconds", type=float, default=0.3, help="timed time per request")
+    p.add_argument("--restarts", type=int, default=1,
+                   help="start both workers afresh this many times, --rounds each")
     args = p.parse_args()
+    times = {}  # (case, threads, side) -> [[µs of each round] per process]
+    for _ in range(args.restarts):
+        run_processes(args, times)
+    print(f"median of {args.rounds} interleaved rounds x {args.restarts} process pairs, µs"
+          + ("; [range of the per-process medians]" if args.restarts > 1 else ""))
+    print(f"{'case':28} {'thr':>3} {'before':>11} {'after':>11} {'after/before':>12}")
+    for case in args.cases:
+        for t in args.threads:
+            cols = []
+            for side in ("before", "after"):
+                per_process = times[(case, t, side)]
+                median = statistics.median([us for proc in per_process for us in proc])
+                spread = [statistics.median(proc) for proc in per_process]
+                cols.append((median, f" [{min(spread):.4g}, {max(spread):.4g}]"
+                             if args.restarts > 1 else ""))
+            (b, b_range), (a, a_range) = cols
+            print(f"{case:28} {t:3} {b:11.2f} {a:11.2f} {a / b:12.3f}{b_range}{a_range}")
+
+
+def run_processes(args, times):
+    """One pair of fresh workers answering --rounds interleaved rounds; appends to times."""
     workers = {side: subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True, bufsize=1)
                for side, path in (("before", args.before), ("after", args.after))}
@@ -34,22 +62,18 @@ def main():
         w.stdin.flush()
         return json.loads(w.stdout.readline()).get("us", float("nan"))
 
-    times = {}
+    samples = {}
     for r in range(args.rounds):
         for case in args.cases:
             for t in args.threads:
                 for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
-                    times.setdefault((case, t, side), []).append(ask(side, case, t))
+                    samples.setdefault((case, t, side), []).append(ask(side, case, t))
     for w in workers.values():
         w.stdin.write("quit\n")
         w.stdin.flush()
-    print(f"median of {args.rounds} interleaved rounds, µs")
-    print(f"{'case':28} {'thr':>3} {'before':>11} {'after':>11} {'after/before':>12}")
-    for case in args.cases:
-        for t in args.threads:
-            b = statistics.median(times[(case, t, "before")])
-            a = statistics.median(times[(case, t, "after")])
-            print(f"{case:28} {t:3} {b:11.2f} {a:11.2f} {a / b:12.3f}")
+        w.wait()
+    for key, us in samples.items():
+        times.setdefault(key, []).append(us)
 
 
 if __name__ == "__main__":

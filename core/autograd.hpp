@@ -11,6 +11,17 @@ namespace mg {
 // Whether ops record the graph. Off inside a NoGradGuard (per thread).
 bool is_grad_enabled();
 
+// Whether an op on these inputs records a node for its backward: grad mode is on and some input
+// requires grad. set_grad_fn decides by it; an op may ask first, to save nothing when no node
+// will keep it (an eval forward under NoGradGuard).
+template <typename T>
+bool records_graph(const std::vector<BasicTensor<T>>& inputs) {
+  if (!is_grad_enabled()) return false;
+  for (const BasicTensor<T>& in : inputs)
+    if (in.requires_grad()) return true;
+  return false;
+}
+
 // RAII: no graph is recorded while it lives (evaluation, optimizer updates). Nestable.
 class NoGradGuard {
  public:

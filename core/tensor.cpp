@@ -283,10 +283,7 @@ template <typename T>
 void BasicTensor<T>::set_grad_fn(const char* op, std::vector<BasicTensor> inputs,
                                  BackwardFn<T> backward) {
   if (is_anomaly_enabled()) check_finite_output(op, *this, inputs);
-  if (!is_grad_enabled()) return;
-  bool any = false;
-  for (const BasicTensor& in : inputs) any = any || in.requires_grad();
-  if (!any) return;
+  if (!records_graph(inputs)) return;
   detail::Node<T>& n = node();
   n.op = op;
   n.requires_grad = true;

@@ -188,32 +188,38 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const T* beta = affine ? std::as_const(bias).data() : nullptr;     // (C)
   std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
-  Saved<T> saved{.x = SavedTensor<T>(x),
-                 .gamma = affine ? std::optional(SavedTensor<T>(weight)) : std::nullopt,
-                 .mean = std::vector<double>(s.C),
-                 .inv_std = std::vector<double>(s.C),
-                 .s = s,
-                 .batch_stats = batch_stats,
-                 .affine = affine,
-                 .loops = choose_loops<T>(s)};
+  const Loops<T> loops = choose_loops<T>(s);
+  std::vector<double> mean(s.C);     // (C) batch mean, or running_mean in eval
+  std::vector<double> inv_std(s.C);  // (C) s = 1 / sqrt(var + eps)
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   if (batch_stats) {
     std::vector<double> var(s.C);  // (C) biased: it normalises this batch
-    saved.loops.forward_train(x.data(), s, gamma, beta, options_.eps, saved.mean.data(), var.data(),
-                              saved.inv_std.data(), y.data());
+    loops.forward_train(x.data(), s, gamma, beta, options_.eps, mean.data(), var.data(),
+                        inv_std.data(), y.data());
     if (this->is_training() && options_.track_running_stats) {
       // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
       if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
-      update_running_stats(saved.mean, var, s.n());
+      update_running_stats(mean, var, s.n());
     }
   } else {
     for (int64_t c = 0; c < s.C; ++c) {
-      saved.mean[c] = std::as_const(running_mean).data()[c];
-      saved.inv_std[c] = inverse_std(std::as_const(running_var).data()[c], options_.eps);
+      mean[c] = std::as_const(running_mean).data()[c];
+      inv_std[c] = inverse_std(std::as_const(running_var).data()[c], options_.eps);
     }
-    saved.loops.forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
-                             y.data());
+    loops.forward_eval(x.data(), s, gamma, beta, mean.data(), inv_std.data(), y.data());
   }
+  if (!records_graph(inputs)) {  // no node (under NoGradGuard, say): nothing to save
+    if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
+    return y;
+  }
+  Saved<T> saved{.x = SavedTensor<T>(x),
+                 .gamma = affine ? std::optional(SavedTensor<T>(weight)) : std::nullopt,
+                 .mean = std::move(mean),
+                 .inv_std = std::move(inv_std),
+                 .s = s,
+                 .batch_stats = batch_stats,
+                 .affine = affine,
+                 .loops = loops};
   y.set_grad_fn(
       "batch_norm", std::move(inputs),
       [saved = std::move(saved)](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {

@@ -60,14 +60,17 @@ inline std::pair<int64_t, int64_t> share(int64_t N, int t, int nt) {
 // input, or one channel's runs of L), so the inner loop is contiguous and vectorises. A strip of
 // kStrip columns is summed down all the rows in registers before its sums go to `part`, rather
 // than loading and storing `part` once per row (256x256 fwd+bwd 44 -> 36 µs, `bench_minigrad`);
-// the sums, and so the results, are the same. (The g capture their pointers by value: a pointer
+// the sums, and so the results, are the same. Strips only when the rows are contiguous (stride ==
+// width, an (N, C) input): a channel's runs of L lie C * L apart, and a strip walked down them
+// reads 128 bytes per jump, which the prefetcher does not follow (64x128x256 fwd+bwd 2.8 -> 2.2
+// ms, `bench/compare_builds.py --restarts 5`). (The g capture their pointers by value: a pointer
 // read through a reference may alias the partial sums being stored, which stops the vectoriser.)
 template <typename T, typename... G>
 void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, G... g) {
   constexpr int K = sizeof...(G);
   constexpr int64_t kStrip = 128 / int64_t(sizeof(T));  // two AVX-512 registers per sum
   int64_t j0 = 0;
-  for (; j0 + kStrip <= width; j0 += kStrip) {  // a strip's sums stay in registers over the rows
+  for (; stride == width && j0 + kStrip <= width; j0 += kStrip) {  // a strip's sums stay in registers over the rows
     T strip[K][kStrip] = {};
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t o = i0 + r * stride + j0;

@@ -181,6 +181,26 @@ TEST_CASE("BatchNorm1d: NoGradGuard does not stop the updates, eval() does", "[b
   CHECK(bn.running_mean.to_vector() == mean);
 }
 
+TEST_CASE("BatchNorm1d: an eval forward under NoGradGuard gives the same y and records no node",
+          "[batchnorm]") {
+  mg::Generator gen(6);
+  BatchNorm1d bn(3);
+  bn.weight.flat().setRandom();
+  bn(Tensor::randn(Shape{8, 3}, gen) * 2.0 + 1.0);  // running statistics away from 0 and 1
+  bn.eval();
+  const Tensor x = Tensor::randn(Shape{5, 3}, gen, /*requires_grad=*/true);
+  const Tensor recorded = bn(x);
+  CHECK(!recorded.is_leaf());
+  Tensor y;
+  {
+    mg::NoGradGuard no_grad;
+    y = bn(x);
+  }
+  CHECK(y.is_leaf());
+  CHECK(!y.requires_grad());
+  CHECK(y.to_vector() == recorded.to_vector());
+}
+
 TEST_CASE("BatchNorm1d: eval uses running statistics when tracked, batch statistics otherwise",
           "[batchnorm]") {
   mg::Generator gen(5);

@@ -255,6 +255,16 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
        w.bn()(x);
      },
      "anomaly: 'batch_norm' produced NaN or Inf in its output (6, 4) (inputs: (6, 4), (4), (4))"},
+    // ... and also where no node is recorded: an eval forward under NoGradGuard.
+    {[](World& w) {
+       const Tensor x = Tensor::randn({3, 4}, w.gen) * std::numeric_limits<float>::infinity();
+       BatchNorm1d bn(4);
+       bn.eval();
+       mg::DetectAnomalyGuard anomaly;
+       mg::NoGradGuard no_grad;
+       bn(x);
+     },
+     "anomaly: 'batch_norm' produced NaN or Inf in its output (3, 4) (inputs: (3, 4), (4), (4))"},
     // ---- BatchNorm1d options ----
     {[](World&) { BatchNorm1d(0); }, "BatchNorm1d: expected num_features > 0, got 0"},
     {[](World&) { BatchNorm1d(4, {.eps = -1e-5}); },

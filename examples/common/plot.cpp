@@ -122,7 +122,7 @@ namespace {
 struct Axis {
   bool log = false;
   double lo = 0, hi = 1;
-  std::vector<double> ticks;
+  std::vector<double> ticks = {};
 
   bool shows(double v) const { return std::isfinite(v) && (!log || v > 0); }
   // Where v sits between the axis ends: 0 at lo, 1 at hi.
