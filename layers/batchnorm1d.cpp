@@ -189,8 +189,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   std::vector<BasicTensor<T>> inputs =
       affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
   const Loops<T> loops = choose_loops<T>(s);
-  std::vector<double> mean(s.C);     // (C) batch mean, or running_mean in eval
-  std::vector<double> inv_std(s.C);  // (C) s = 1 / sqrt(var + eps)
+  std::vector<double> mean(s.C);                        // (C) batch mean, or running_mean in eval
+  std::vector<double> inv_std(s.C);                     // (C) s = 1 / sqrt(var + eps)
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   if (batch_stats) {
     std::vector<double> var(s.C);  // (C) biased: it normalises this batch

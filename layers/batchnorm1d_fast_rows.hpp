@@ -70,7 +70,8 @@ void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, 
   constexpr int K = sizeof...(G);
   constexpr int64_t kStrip = 128 / int64_t(sizeof(T));  // two AVX-512 registers per sum
   int64_t j0 = 0;
-  for (; stride == width && j0 + kStrip <= width; j0 += kStrip) {  // a strip's sums stay in registers over the rows
+  // A strip's sums stay in registers over the rows (contiguous rows only, see above).
+  for (; stride == width && j0 + kStrip <= width; j0 += kStrip) {
     T strip[K][kStrip] = {};
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t o = i0 + r * stride + j0;
