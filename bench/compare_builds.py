@@ -13,7 +13,10 @@ chose): both workers inherit it.
 On this kind of VM a memory-bound case's time depends on the process: where its buffers land
 in physical memory moves it by 10-25%, run to run, the same binary against itself. --restarts K
 starts both workers afresh K times (rounds each time) and prints, beside the median over every
-sample, each side's range of per-process medians: a difference inside those ranges is noise."""
+sample, each side's range of per-process medians: a difference inside those ranges is noise.
+A small case's time also depends on the cases run before it in the same process (where the
+allocator's history puts its buffers: 0.35 or 0.55 µs for the 32x10 eval forward); --isolate
+gives every case its own pair of workers."""
 import argparse
 import json
 import statistics
@@ -30,10 +33,12 @@ def main():
     p.add_argument("--min-seconds", type=float, default=0.3, help="timed time per request")
     p.add_argument("--restarts", type=int, default=1,
                    help="start both workers afresh this many times, --rounds each")
+    p.add_argument("--isolate", action="store_true", help="fresh workers for every case")
     args = p.parse_args()
     times = {}  # (case, threads, side) -> [[µs of each round] per process]
-    for _ in range(args.restarts):
-        run_processes(args, times)
+    for cases in ([[c] for c in args.cases] if args.isolate else [args.cases]):
+        for _ in range(args.restarts):
+            run_processes(args, cases, times)
     print(f"median of {args.rounds} interleaved rounds x {args.restarts} process pairs, µs"
           + ("; [range of the per-process medians]" if args.restarts > 1 else ""))
     print(f"{'case':28} {'thr':>3} {'before':>11} {'after':>11} {'after/before':>12}")
@@ -50,8 +55,9 @@ def main():
             print(f"{case:28} {t:3} {b:11.2f} {a:11.2f} {a / b:12.3f}{b_range}{a_range}")
 
 
-def run_processes(args, times):
-    """One pair of fresh workers answering --rounds interleaved rounds; appends to times."""
+def run_processes(args, cases, times):
+    """One pair of fresh workers answering --rounds interleaved rounds of cases; appends to
+    times."""
     workers = {side: subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       text=True, bufsize=1)
                for side, path in (("before", args.before), ("after", args.after))}
@@ -64,7 +70,7 @@ def run_processes(args, times):
 
     samples = {}
     for r in range(args.rounds):
-        for case in args.cases:
+        for case in cases:
             for t in args.threads:
                 for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
                     samples.setdefault((case, t, side), []).append(ask(side, case, t))

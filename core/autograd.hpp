@@ -21,6 +21,10 @@ bool records_graph(const std::vector<BasicTensor<T>>& inputs) {
     if (in.requires_grad()) return true;
   return false;
 }
+template <typename T, typename... More>
+bool records_graph(const BasicTensor<T>& input, const More&... more) {
+  return is_grad_enabled() && (input.requires_grad() || ... || more.requires_grad());
+}
 
 // RAII: no graph is recorded while it lives (evaluation, optimizer updates). Nestable.
 class NoGradGuard {

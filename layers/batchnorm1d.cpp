@@ -186,8 +186,10 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // Read through const references: a non-const access counts as a write.
   const T* gamma = affine ? std::as_const(weight).data() : nullptr;  // (C), or none: 1, 0
   const T* beta = affine ? std::as_const(bias).data() : nullptr;     // (C)
-  std::vector<BasicTensor<T>> inputs =
-      affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
+  const bool record = affine ? records_graph(x, weight, bias) : records_graph(x);
+  const auto inputs = [&] {  // the node's: x, and gamma and beta when affine
+    return affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
+  };
   const Loops<T> loops = choose_loops<T>(s);
   std::vector<double> mean(s.C);                        // (C) batch mean, or running_mean in eval
   std::vector<double> inv_std(s.C);                     // (C) s = 1 / sqrt(var + eps)
@@ -198,7 +200,7 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
                         inv_std.data(), y.data());
     if (this->is_training() && options_.track_running_stats) {
       // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
-      if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
+      if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());
       update_running_stats(mean, var, s.n());
     }
   } else {
@@ -208,8 +210,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     }
     loops.forward_eval(x.data(), s, gamma, beta, mean.data(), inv_std.data(), y.data());
   }
-  if (!records_graph(inputs)) {  // no node (under NoGradGuard, say): nothing to save
-    if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs);
+  if (!record) {  // no node (under NoGradGuard, say): nothing to save
+    if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());
     return y;
   }
   Saved<T> saved{.x = SavedTensor<T>(x),
@@ -221,7 +223,7 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
                  .affine = affine,
                  .loops = loops};
   y.set_grad_fn(
-      "batch_norm", std::move(inputs),
+      "batch_norm", inputs(),
       [saved = std::move(saved)](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
         batch_norm_backward(saved, dy, in);
       });

@@ -14,17 +14,20 @@ namespace mg::nn::batchnorm1d_walk {
 
 using batchnorm1d_fast::Layout;
 
-// Calls f(i, c) for every element i of x, in memory order, c being its channel. (N, C) rows are
-// runs of C channels: that inner loop is contiguous and vectorises. f captures its pointers by
-// value: a pointer read through a reference may alias the sums being stored, which would stop
-// the vectoriser.
+// Calls f(i, c) for every element i of x, c being its channel: for elementwise work (f(i, c)
+// writes only element i), as its inner loops are SIMD loops, several i at once. (N, C) rows are
+// runs of C channels, (N, C, L) rows runs of L: contiguous, so they vectorise. f captures its
+// pointers by value: a pointer read through a reference may alias the output being stored, which
+// would stop the vectoriser.
 template <typename F>
 void for_each_element(Layout s, F f) {
   for (int64_t b = 0; b < s.N; ++b) {
     if (s.L == 1) {
+#pragma omp simd
       for (int64_t c = 0; c < s.C; ++c) f(b * s.C + c, c);
     } else {
       for (int64_t c = 0; c < s.C; ++c)
+#pragma omp simd
         for (int64_t l = 0; l < s.L; ++l) f((b * s.C + c) * s.L + l, c);
     }
   }
@@ -38,8 +41,8 @@ void add_run(std::index_sequence<k...>, std::array<double, W>* acc, int64_t i, i
 }
 
 // sums[k][c] += terms[k](i, c) over every element i of channel c, for K sums in one walk.
-// Each channel's terms are added one by one in memory order: exactly the additions of
-// for_each_element(s, [&](i, c) { sums[k][c] += terms[k](i, c); }), so the same result to the
+// Each channel's terms are added one by one in memory order: exactly the additions of a loop
+// over i = 0, 1, ... doing sums[k][channel of i] += terms[k](i, c), so the same result to the
 // last bit. What differs is where the running sums live: in locals, which the compiler can keep
 // in registers, instead of in memory that every element would load and store. (N, C) rows go
 // kBlock channels at a time (one AVX-512 vector of doubles down the rows); (N, C, L) runs, one

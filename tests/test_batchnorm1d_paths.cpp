@@ -170,7 +170,6 @@ TEST_CASE("BatchNorm1d's plain loops: sum_per_channel adds what the element walk
           "[batchnorm1d][paths]") {
   // The plain loops' sums keep their running sums in locals; the additions, and so the results,
   // must be those of adding every element into its channel's sum in memory order.
-  using mg::nn::batchnorm1d_walk::for_each_element;
   using mg::nn::batchnorm1d_walk::sum_per_channel;
   mg::Generator gen(11);
   for (const Shape& shape : {Shape{32, 10}, Shape{7, 64}, Shape{5, 3}, Shape{3, 17}, Shape{4, 9, 5},
@@ -183,10 +182,11 @@ TEST_CASE("BatchNorm1d's plain loops: sum_per_channel adds what the element walk
     const auto square = [xs](int64_t i, int64_t c) { return double(xs[i]) * xs[i] + double(c); };
     const auto value = [xs](int64_t i, int64_t) { return double(xs[i]); };
     std::vector<double> walked(2 * s.C, 0.5), summed(2 * s.C, 0.5);  // sums start from 0.5
-    for_each_element(s, [&](int64_t i, int64_t c) {
+    for (int64_t i = 0; i < s.numel(); ++i) {  // memory order; element i is in channel i / L % C
+      const int64_t c = i / s.L % s.C;
       walked[c] += value(i, c);
       walked[s.C + c] += square(i, c);
-    });
+    }
     sum_per_channel(s, {summed.data(), summed.data() + s.C}, value, square);
     CHECK(summed == walked);
   }
