@@ -13,7 +13,9 @@
 //     width, double's accumulation. The mean's pass sums x - x0 (x0 a value of the channel) and
 //     x - mean is taken against the mean split into two floats, so float keeps its digits even
 //     when |mean| >> std. A chunk whose float sum overflows (|x - mean| near 1e19 in float32) is
-//     summed again in double, so the statistics overflow only where the plain path's do;
+//     summed again in double, so the statistics overflow only where the plain path's do; so
+//     are the backward's sums, and where x - mean itself can pass T's largest value (|mean|
+//     above 1e31 in float), the elementwise passes take the plain loops' arithmetic in double;
 //   - the variance's two passes run on chunks of rows small enough to stay in cache, and the
 //     chunks' statistics are merged exactly, so x is read from memory once for the statistics;
 //     the backward's two sums share one pass;

@@ -191,3 +191,61 @@ TEST_CASE("BatchNorm1d's plain loops: sum_per_channel adds what the element walk
     CHECK(summed == walked);
   }
 }
+
+// Float data near float's largest value: where x - mean passes it (|mean| above 1e31) the fast
+// path's float arithmetic would overflow to inf, and an eval backward would give 0 * inf = NaN;
+// a backward sum of dy * (x - mean) over 16 rows overflows float when each term is near 3e38.
+// Both paths must give the values computed here in double (one channel, weight 1, bias 0).
+TEST_CASE("BatchNorm1d: both paths stay exact where x - mean passes float's largest value",
+          "[batchnorm1d][paths]") {
+  struct Case {
+    std::vector<float> x;
+    bool training;
+    double running_mean, running_var;  // used in eval
+  };
+  std::vector<float> alternating;  // mean 0, but dy * x_hat sums to 32 terms of 3e38
+  for (int b = 0; b < 32; ++b) alternating.push_back(b % 2 ? -3e38f : 3e38f);
+  const std::vector<Case> cases = {
+      {{3e38f, 2e38f, 2e38f, 2e38f}, false, -3e38, 1e30},  // x - running_mean = 5e38..6e38
+      {{3e38f, -3e38f, -3e38f, -3e38f}, true, 0, 1},       // batch mean -1.5e38
+      {alternating, true, 0, 1},
+  };
+  for (const Case& k : cases) {
+    const int64_t n = static_cast<int64_t>(k.x.size());
+    double mean = k.running_mean, var = k.running_var;
+    if (k.training) {
+      mean = 0, var = 0;
+      for (float v : k.x) mean += v / double(n);
+      for (float v : k.x) var += (v - mean) * (v - mean) / double(n);
+    }
+    const double s = 1 / std::sqrt(var + 1e-5);
+    std::vector<double> x_hat, dy;  // dy = sign(x): sum(dy * x_hat) does not cancel
+    double sum_dy = 0, sum_dy_x_hat = 0;
+    for (float v : k.x) {
+      x_hat.push_back((v - mean) * s);
+      dy.push_back(v > 0 ? 1.0 : -1.0);
+      sum_dy += dy.back();
+      sum_dy_x_hat += dy.back() * x_hat.back();
+    }
+    for (BatchNormPath path : {BatchNormPath::plain, BatchNormPath::fast}) {
+      CAPTURE(k.x[0], k.x[1], k.training, path == BatchNormPath::fast);
+      const ForcePath force(path);
+      mg::nn::BatchNorm1d bn(1);
+      bn.running_mean.flat().setConstant(float(k.running_mean));
+      bn.running_var.flat().setConstant(float(k.running_var));
+      bn.train(k.training);
+      const mg::Tensor x = mg::Tensor::from_vector(k.x, Shape{n, 1}, /*requires_grad=*/true);
+      const mg::Tensor y = bn.forward(x);
+      y.backward(mg::Tensor::from_vector(std::vector<float>(dy.begin(), dy.end()), Shape{n, 1}));
+      for (int64_t b = 0; b < n; ++b) {
+        CHECK(y.at(b, 0) == Approx(x_hat[b]).epsilon(1e-6));
+        const double dx =
+            k.training ? s / n * (n * dy[b] - sum_dy - x_hat[b] * sum_dy_x_hat) : s * dy[b];
+        CHECK(std::isfinite(x.grad().at(b, 0)));
+        if (!k.training) CHECK(x.grad().at(b, 0) == Approx(dx).epsilon(1e-6));
+      }
+      CHECK(bn.weight.grad().at(0) == Approx(sum_dy_x_hat).epsilon(1e-6));
+      CHECK(bn.bias.grad().at(0) == Approx(sum_dy).margin(1e-6));
+    }
+  }
+}
