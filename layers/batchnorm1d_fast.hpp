@@ -50,8 +50,9 @@ struct BackwardArgs {
   bool accumulate;        // dx += ... (dx already holds a gradient) instead of dx = ...
 };
 
-// 1 / sqrt(var + eps); 0 for a constant channel when eps == 0 (PyTorch does the same). Both
-// paths use it.
+// 1 / sqrt(var + eps); 0 for a constant channel of the batch when eps == 0 (PyTorch's training
+// forward does the same; a zero running variance with eps == 0 is refused before, by the
+// layer's check_input). Both paths use it.
 inline double inverse_std(double var, double eps) {
   return var == 0 && eps == 0 ? 0.0 : 1.0 / std::sqrt(var + eps);
 }

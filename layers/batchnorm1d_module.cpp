@@ -2,6 +2,7 @@
 // freezing and printing. The math (forward and backward) is in batchnorm1d.cpp.
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,17 @@ void BasicBatchNorm1d<T>::check_input(const BasicTensor<T>& x, bool batch_stats)
   const int64_t values_per_channel = x.size(0) * (x.rank() == 3 ? x.size(2) : 1);
   if (batch_stats && values_per_channel == 1)
     fail<ShapeError>("{}", batch_of_one_message(x.shape(), this->is_training(), options_.affine));
+  // With eps = 0, a running variance of 0 divides by zero (PyTorch 1.13 returns NaN there).
+  if (batch_stats || options_.eps != 0) return;
+  const T* running = std::as_const(running_var).data();
+  for (int64_t c = 0; c < num_features_; ++c) {
+    if (running[c] == 0) {
+      fail<std::invalid_argument>(
+          "BatchNorm1d: expected running_var > 0 with eps = 0, got 0 in channel {}: normalising "
+          "by it would divide by zero. Give eps > 0, or use batch statistics (train())",
+          c);
+    }
+  }
 }
 
 template <typename T>

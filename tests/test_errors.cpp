@@ -265,6 +265,15 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
        bn(x);
      },
      "anomaly: 'batch_norm' produced NaN or Inf in its output (3, 4) (inputs: (3, 4), (4), (4))"},
+    // eps = 0 and a zero running variance: PyTorch divides by zero (NaN); refused here.
+    {[](World& w) {
+       BatchNorm1d bn(3, {.eps = 0});
+       bn.running_var = Tensor::from_vector({1, 0, 2}, Shape{3});
+       bn.eval();
+       bn(Tensor::randn({4, 3}, w.gen));
+     },
+     "BatchNorm1d: expected running_var > 0 with eps = 0, got 0 in channel 1: normalising by it "
+     "would divide by zero. Give eps > 0, or use batch statistics (train())"},
     // ---- BatchNorm1d options ----
     {[](World&) { BatchNorm1d(0); }, "BatchNorm1d: expected num_features > 0, got 0"},
     {[](World&) { BatchNorm1d(4, {.eps = -1e-5}); },
