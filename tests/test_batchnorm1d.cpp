@@ -201,6 +201,28 @@ TEST_CASE("BatchNorm1d: an eval forward under NoGradGuard gives the same y and r
   CHECK(y.to_vector() == recorded.to_vector());
 }
 
+TEST_CASE(
+    "BatchNorm1d: a node is recorded when any of x, weight, bias requires grad, and only then",
+    "[batchnorm]") {
+  mg::Generator gen(7);
+  const Tensor x = Tensor::randn(Shape{6, 2}, gen);  // needs no gradient
+  const Tensor dy = Tensor::randn(Shape{6, 2}, gen);
+  for (int needing : {0, 1, 2}) {  // none, the weight alone, the bias alone
+    CAPTURE(needing);
+    BatchNorm1d bn(2);
+    bn.weight.set_requires_grad(needing == 1);
+    bn.bias.set_requires_grad(needing == 2);
+    Tensor y = bn(x);
+    CHECK(y.requires_grad() == (needing != 0));
+    if (needing == 0) continue;
+    y.backward(dy);
+    const Tensor& param = needing == 1 ? bn.weight : bn.bias;
+    const Tensor& other = needing == 1 ? bn.bias : bn.weight;
+    CHECK(param.grad().to_vector() != std::vector<float>(2, 0.0f));
+    CHECK(!other.grad().defined());
+  }
+}
+
 TEST_CASE("BatchNorm1d: eval uses running statistics when tracked, batch statistics otherwise",
           "[batchnorm]") {
   mg::Generator gen(5);
