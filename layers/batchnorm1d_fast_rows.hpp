@@ -60,18 +60,16 @@ inline std::pair<int64_t, int64_t> share(int64_t N, int t, int nt) {
 // input, or one channel's runs of L), so the inner loop is contiguous and vectorises. A strip of
 // kStrip columns is summed down all the rows in registers before its sums go to `part`, rather
 // than loading and storing `part` once per row (256x256 fwd+bwd 44 -> 36 µs, `bench_minigrad`);
-// the sums, and so the results, are the same. Strips only when the rows are contiguous (stride ==
-// width, an (N, C) input): a channel's runs of L lie C * L apart, and a strip walked down them
-// reads 128 bytes per jump, which the prefetcher does not follow (64x128x256 fwd+bwd 2.8 -> 2.2
-// ms, `bench/compare_builds.py --restarts 5`). (The g capture their pointers by value: a pointer
-// read through a reference may alias the partial sums being stored, which stops the vectoriser.)
+// the sums, and so the results, are the same. `strips` turns them off (see sum_rows). (The g
+// capture their pointers by value: a pointer read through a reference may alias the partial sums
+// being stored, which stops the vectoriser.)
 template <typename T, typename... G>
-void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, G... g) {
+void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, bool strips, T* part,
+              G... g) {
   constexpr int K = sizeof...(G);
   constexpr int64_t kStrip = 128 / int64_t(sizeof(T));  // two AVX-512 registers per sum
   int64_t j0 = 0;
-  // A strip's sums stay in registers over the rows (contiguous rows only, see above).
-  for (; stride == width && j0 + kStrip <= width; j0 += kStrip) {
+  for (; strips && j0 + kStrip <= width; j0 += kStrip) {  // a strip's sums stay in registers
     T strip[K][kStrip] = {};
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t o = i0 + r * stride + j0;
@@ -95,6 +93,13 @@ void sum_down(int64_t i0, int64_t rows, int64_t stride, int64_t width, T* part, 
   }
 }
 
+// (N, C, L) input larger than this sums its runs without sum_down's strips. A channel's runs lie
+// C * L apart, and a strip walked down them reads 128 bytes per jump, which the prefetcher does
+// not follow when they come from memory: fwd+bwd 64x128x256 2.8 -> 2.2 ms, 128x64x128 731 -> 640
+// µs without strips; in cache they win as on rows: 16x16x32 7.6 -> 4.4 µs, 32x64x64 80 -> 69 µs
+// with them (`bench/compare_builds.py --isolate`). About this machine's L2 (1 MiB).
+constexpr int64_t kStripBytes = int64_t{1} << 20;
+
 // acc[k][c] += the sum of g_k(i, c) over the elements i of channel c in rows [b0, b1).
 template <typename T, typename... G>
 void sum_rows(Layout s, int64_t b0, int64_t b1, std::array<double*, sizeof...(G)> acc, G... g) {
@@ -103,17 +108,18 @@ void sum_rows(Layout s, int64_t b0, int64_t b1, std::array<double*, sizeof...(G)
     T* part = scratch<T, 3>(K * s.C);
     for (int64_t r0 = b0; r0 < b1; r0 += kFold) {
       std::fill_n(part, K * s.C, T(0));
-      sum_down<T>(r0 * s.C, std::min(kFold, b1 - r0), s.C, s.C, part, g...);
+      sum_down<T>(r0 * s.C, std::min(kFold, b1 - r0), s.C, s.C, true, part, g...);
       for (int k = 0; k < K; ++k)
         for (int64_t c = 0; c < s.C; ++c) acc[k][c] += part[k * s.C + c];
     }
     return;
   }
   T* part = scratch<T, 3>(K * s.L);  // (N, C, L): channel c's runs of L, kFold rows at a time
+  const bool strips = s.numel() * int64_t(sizeof(T)) <= kStripBytes;
   for (int64_t r0 = b0; r0 < b1; r0 += kFold)
     for (int64_t c = 0; c < s.C; ++c) {
       std::fill_n(part, K * s.L, T(0));
-      sum_down<T>((r0 * s.C + c) * s.L, std::min(kFold, b1 - r0), s.C * s.L, s.L, part,
+      sum_down<T>((r0 * s.C + c) * s.L, std::min(kFold, b1 - r0), s.C * s.L, s.L, strips, part,
                   [g, c](int64_t i, int64_t) { return g(i, c); }...);
       for (int k = 0; k < K; ++k) {
         double run = 0;

@@ -100,7 +100,8 @@ const std::vector<Shape> kShapes = {
     Shape{32, 10},       // the bench's small case, one row of channels at a time
     Shape{8192, 37},     // (N, C), split over threads (>= 2^18 elements)
     Shape{5, 3, 7},      // (N, C, L)
-    Shape{64, 20, 300},  // (N, C, L), split over threads
+    Shape{19, 6, 70},    // (N, C, L) in cache: its runs summed in register strips, and a rest
+    Shape{64, 20, 300},  // (N, C, L), split over threads, too large for the strips
     Shape{2, 1},         // the smallest batch with a variance
     // Outputs of 4 MiB and more are written with non-temporal stores: rows whose starts are not
     // 64-byte aligned (C = 257), and (N, C, L) runs of odd length.
