@@ -127,6 +127,8 @@ struct Loops {
   decltype(&forward_eval_plain<T>) forward_eval;
   decltype(&backward_plain<T>) backward;
 };
+template <typename T>
+constexpr Loops<T> kPlainLoops{forward_train_plain<T>, forward_eval_plain<T>, backward_plain<T>};
 
 // Below this many elements the plain loops cost under 1 µs more per call than the fast path
 // (at 32x10 they are faster: no per-thread scratch, no chunking, no team to start), and they are
@@ -147,7 +149,19 @@ Loops<T> choose_loops(Layout s) {
     return {batchnorm1d_fast::forward_train<T>, batchnorm1d_fast::forward_eval<T>,
             batchnorm1d_fast::backward<T>};
   }
-  return {forward_train_plain<T>, forward_eval_plain<T>, backward_plain<T>};
+  return kPlainLoops<T>;
+}
+
+// Data near T's limits: where the fast path's x - mean in T could overflow (fast_path_holds is
+// false: |mean| above 2^103 in float), the plain loops, in double, write y again and take the
+// backward. Returns the loops that hold for these statistics.
+template <typename T>
+Loops<T> plain_where_fast_fails(Loops<T> loops, const T* x, Layout s, const T* gamma, const T* beta,
+                                const double* mean, const double* inv_std, T* y) {
+  if (loops.backward == backward_plain<T> || batchnorm1d_fast::fast_path_holds<T>(mean, s.C))
+    return loops;
+  forward_eval_plain(x, s, gamma, beta, mean, inv_std, y);
+  return kPlainLoops<T>;
 }
 
 // What the backward needs, saved by the forward and read by name. x_hat is not saved (see
@@ -190,25 +204,27 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   const auto inputs = [&] {  // the node's: x, and gamma and beta when affine
     return affine ? std::vector<BasicTensor<T>>{x, weight, bias} : std::vector<BasicTensor<T>>{x};
   };
-  const Loops<T> loops = choose_loops<T>(s);
+  Loops<T> loops = choose_loops<T>(s);
   std::vector<double> mean(s.C);                        // (C) batch mean, or running_mean in eval
   std::vector<double> inv_std(s.C);                     // (C) s = 1 / sqrt(var + eps)
+  std::vector<double> var(batch_stats ? s.C : 0);       // (C) biased: it normalises this batch
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
   if (batch_stats) {
-    std::vector<double> var(s.C);  // (C) biased: it normalises this batch
     loops.forward_train(x.data(), s, gamma, beta, options_.eps, mean.data(), var.data(),
                         inv_std.data(), y.data());
-    if (this->is_training() && options_.track_running_stats) {
-      // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
-      if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());
-      update_running_stats(mean, var, s.n());
-    }
   } else {
     for (int64_t c = 0; c < s.C; ++c) {
       mean[c] = std::as_const(running_mean).data()[c];
       inv_std[c] = inverse_std(std::as_const(running_var).data()[c], options_.eps);
     }
     loops.forward_eval(x.data(), s, gamma, beta, mean.data(), inv_std.data(), y.data());
+  }
+  loops = plain_where_fast_fails(loops, x.data(), s, gamma, beta, mean.data(), inv_std.data(),
+                                 y.data());
+  if (batch_stats && this->is_training() && options_.track_running_stats) {
+    // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
+    if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());
+    update_running_stats(mean, var, s.n());
   }
   if (!record) {  // no node (under NoGradGuard, say): nothing to save
     if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "layers/batchnorm1d_fast.hpp"
@@ -97,38 +96,15 @@ void stats_of_rows(const T* x, Layout s, int64_t b0, int64_t b1, double* mean, d
   }
 }
 
-// Whether x - mean can pass T's largest value for a finite x: |x - mean| <= |x| + |mean| rounds
-// past it only when |mean| exceeds half an ulp of it (2^103, 1e31, in float). Then the
-// elementwise passes take the plain loops' arithmetic, in double (only data near T's limits).
-template <typename T>
-bool needs_double(const double* mean, int64_t C) {
-  constexpr double kLimit =
-      double(std::numeric_limits<T>::max()) * std::numeric_limits<T>::epsilon() / 4;
-  for (int64_t c = 0; c < C; ++c)
-    if (!(std::abs(mean[c]) < kLimit)) return true;
-  return false;
-}
-
 // The elementwise pass of the forward, y = scale (x - mu) + shift per channel, with
 // scale = gamma * inv_std, mu = T(mean) and shift = beta - scale * (mean - mu): the part of the
-// mean that T cannot hold moves into the shift, computed in double. With `wide` (needs_double),
-// the plain loops' y = gamma * (x - mean) * inv_std + beta in double instead.
+// mean that T cannot hold moves into the shift, computed in double.
 template <typename T>
 struct Normalise {
   T *scale, *mu, *shift;  // (C) each, in per-thread scratch of the thread that made them
-  const T *gamma, *beta;
-  const double *mean, *inv_std;
-  bool wide;
 
   Normalise(Layout s, const T* gamma, const T* beta, const double* mean, const double* inv_std)
-      : scale(scratch<T, 1>(3 * s.C)),
-        mu(scale + s.C),
-        shift(scale + 2 * s.C),
-        gamma(gamma),
-        beta(beta),
-        mean(mean),
-        inv_std(inv_std),
-        wide(needs_double<T>(mean, s.C)) {
+      : scale(scratch<T, 1>(3 * s.C)), mu(scale + s.C), shift(scale + 2 * s.C) {
     for (int64_t c = 0; c < s.C; ++c) {
       const double g = (gamma ? gamma[c] : 1.0) * inv_std[c];
       scale[c] = static_cast<T>(g);
@@ -137,14 +113,6 @@ struct Normalise {
     }
   }
   void rows(const T* x, Layout s, int64_t b0, int64_t b1, T* y) const {
-    if (wide) {
-      map_rows(s, b0, b1,
-               [x, y, g = gamma, b = beta, m = mean, is = inv_std](int64_t i, int64_t c) {
-                 const double x_hat = (x[i] - m[c]) * is[c];
-                 y[i] = g ? static_cast<T>(g[c] * x_hat + b[c]) : static_cast<T>(x_hat);
-               });
-      return;
-    }
     write_rows(s, b0, b1, y, stream_output(s, sizeof(T)),
                [x, scale = scale, mu = mu, shift = shift](int64_t i, int64_t c) {
                  return scale[c] * (x[i] - mu[c]) + shift[c];
@@ -207,7 +175,6 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
   const SplitMean<T> mu = split_mean<T, 5>(args.mean, s.C);
   T* coef = scratch<T, 1>(3 * s.C);  // (3, C): a, b, k' with dx = a dy + b (x - mu.hi) + k'
   T *a = coef, *bc = coef + s.C, *k = coef + 2 * s.C;
-  const bool wide = needs_double<T>(args.mean, s.C);
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
     // sum(dy * (x - mean)) first; times inv_std, it becomes sum(dy * x_hat) below.
@@ -215,11 +182,10 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
     double* sdx = team == 1 ? sum_dy_x_hat : sd + s.C;
     std::fill_n(sd, s.C, 0.0);
     std::fill_n(sdx, s.C, 0.0);
-    if (!wide)
-      sum_rows<T>(
-          s, b0, b1, {sd, sdx}, [dy](int64_t i, int64_t) { return dy[i]; },
-          [x, dy, mu](int64_t i, int64_t c) { return dy[i] * ((x[i] - mu.hi[c]) - mu.lo[c]); });
-    if (wide || !all_finite(sd, s.C) || !all_finite(sdx, s.C)) {  // in double, as the plain loops
+    sum_rows<T>(
+        s, b0, b1, {sd, sdx}, [dy](int64_t i, int64_t) { return dy[i]; },
+        [x, dy, mu](int64_t i, int64_t c) { return dy[i] * ((x[i] - mu.hi[c]) - mu.lo[c]); });
+    if (!all_finite(sd, s.C) || !all_finite(sdx, s.C)) {  // a float sum overflowed: in double
       std::fill_n(sd, s.C, 0.0);
       std::fill_n(sdx, s.C, 0.0);
       sum_rows_in_double(s, b0, b1, sd, [dy](int64_t i, int64_t) { return double(dy[i]); });
@@ -248,17 +214,6 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
       }
     }
     if (!dx) return;
-    if (wide) {  // the plain loops' dx, in double
-      map_rows(s, b0, b1, [x, dy, dx, gamma, args, n, sum_dy, sum_dy_x_hat](int64_t i, int64_t c) {
-        const double scale = (gamma ? gamma[c] : 1.0) * args.inv_std[c] / n;
-        const double x_hat = (x[i] - args.mean[c]) * args.inv_std[c];
-        const T dx_i = static_cast<T>(
-            args.batch_stats ? scale * (n * dy[i] - sum_dy[c] - x_hat * sum_dy_x_hat[c])
-                             : scale * n * dy[i]);
-        dx[i] = args.accumulate ? dx[i] + dx_i : dx_i;
-      });
-      return;
-    }
     if (args.accumulate) {
       map_rows(s, b0, b1, [x, dy, dx, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
         dx[i] += a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];

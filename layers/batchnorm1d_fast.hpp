@@ -14,8 +14,8 @@
 //     x - mean is taken against the mean split into two floats, so float keeps its digits even
 //     when |mean| >> std. A chunk whose float sum overflows (|x - mean| near 1e19 in float32) is
 //     summed again in double, so the statistics overflow only where the plain path's do; so
-//     are the backward's sums, and where x - mean itself can pass T's largest value (|mean|
-//     above 1e31 in float), the elementwise passes take the plain loops' arithmetic in double;
+//     are the backward's sums. Where x - mean itself can pass T's largest value (|mean| above
+//     1e31 in float: `fast_path_holds`), layers/batchnorm1d.cpp runs the plain loops instead;
 //   - the variance's two passes run on chunks of rows small enough to stay in cache, and the
 //     chunks' statistics are merged exactly, so x is read from memory once for the statistics;
 //     the backward's two sums share one pass;
@@ -32,6 +32,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace mg::nn::batchnorm1d_fast {
 
@@ -49,6 +50,18 @@ struct BackwardArgs {
   bool batch_stats;       // the forward used batch statistics (the mean/var paths exist)
   bool accumulate;        // dx += ... (dx already holds a gradient) instead of dx = ...
 };
+
+// Whether the fast path's arithmetic in T holds for these means (C of them). It takes x - mean
+// in T; for a finite x, |x - mean| <= |x| + |mean| rounds past T's largest value only when |mean|
+// is above half an ulp of it (2^103, about 1e31, in float): only data near T's limits fails.
+template <typename T>
+bool fast_path_holds(const double* mean, int64_t C) {
+  constexpr double kLimit =
+      double(std::numeric_limits<T>::max()) * std::numeric_limits<T>::epsilon() / 4;
+  for (int64_t c = 0; c < C; ++c)
+    if (!(std::abs(mean[c]) < kLimit)) return false;
+  return true;
+}
 
 // 1 / sqrt(var + eps); 0 for a constant channel of the batch when eps == 0 (PyTorch's training
 // forward does the same; a zero running variance with eps == 0 is refused before, by the
