@@ -13,7 +13,7 @@
 //                             added into a zero-filled buffer, interleaved, per op and shape
 //
 // Cases (shapes as NxC or NxCxL): info (what the GEMMs run on), gemm:MxNxK:TT (mg::gemm,
-// bench/gemm_case.hpp), triad, bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
+// bench/gemm_case.hpp), triad, read:KIB[:WIDTH], bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
 // bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}.
 #include <malloc.h>
 #include <omp.h>
@@ -72,6 +72,40 @@ std::string triad(int threads, double min_seconds) {
       .num("us", t.median_us)
       .num("reps", t.reps)
       .num("gbps", 12.0 * n / (t.median_us * 1e3))
+      .text();
+}
+
+// Sums an array of `kib` KiB again and again on one thread, seen as rows of 1024 floats and read
+// by blocks of `width` columns, every row of a block before the next block (width 1024: in memory
+// order). The rate at which one core reads data that stays in its caches (up to a few MiB), or
+// that comes from memory (64 MiB); and, with narrower blocks, what reading an (N, C) input tiled
+// by channels would cost (docs/performance.md, "Where the time goes").
+std::string read_case(int64_t kib, int64_t width, double min_seconds) {
+  constexpr int64_t kCols = 1024, kLanes = 64;  // kLanes sums: several AVX-512 registers
+  if (kib < 4 || kib > (int64_t{1} << 20) || width < kLanes || kCols % width != 0)
+    return bench::Json().str("skip", "expected read:KIB (4 to 2^20) or read:KIB:WIDTH (WIDTH "
+                                     "divides 1024, at least 64)").text();
+  const int64_t rows = kib * 1024 / int64_t(sizeof(float)) / kCols;
+  std::vector<float> a(static_cast<size_t>(rows * kCols));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7);
+  float sink = 0;
+  auto run = [&] {
+    float lanes[kLanes] = {};
+    for (int64_t c0 = 0; c0 < kCols; c0 += width)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j0 = 0; j0 < width; j0 += kLanes) {
+          const float* p = a.data() + r * kCols + c0 + j0;
+#pragma omp simd
+          for (int64_t j = 0; j < kLanes; ++j) lanes[j] += p[j];
+        }
+    for (float v : lanes) sink += v;
+  };
+  const bench::Timing t = bench::time_case([] {}, run, min_seconds, 5, 200);
+  return bench::Json()
+      .num("us", t.median_us)
+      .num("reps", t.reps)
+      .num("gbps", 4.0 * double(rows * kCols) / (t.median_us * 1e3))
+      .num("checksum", sink)
       .text();
 }
 
@@ -185,6 +219,12 @@ std::string run_case(const std::string& name, int threads, double min_seconds) {
   set_threads(threads);
   const auto [kind, arg] = bench::split_case(name);
   if (kind == "triad") return triad(threads, min_seconds);
+  if (kind == "read") {  // read:KIB or read:KIB:WIDTH
+    const size_t colon = arg.find(':');
+    return read_case(std::atoll(arg.substr(0, colon).c_str()),
+                     colon == std::string::npos ? 1024 : std::atoll(arg.substr(colon + 1).c_str()),
+                     min_seconds);
+  }
   if (kind == "info") return bench::Json().str("gemm", mg::gemm_backend_name()).text();
   if (kind == "gemm") {  // mg::gemm on one of the candidates' requests (bench/bench_gemm.cpp)
     bench::GemmCase g = bench::gemm_case(arg);
