@@ -84,9 +84,7 @@ std::string read_case(int64_t kib, int64_t width, double min_seconds) {
   constexpr int64_t kCols = 1024, kLanes = 64;  // kLanes sums: several AVX-512 registers
   if (kib < 4 || kib > (int64_t{1} << 20) || width < kLanes || kCols % width != 0)
     return bench::Json()
-        .str("skip",
-             "expected read:KIB (4 to 2^20) or read:KIB:WIDTH (WIDTH "
-             "divides 1024, at least 64)")
+        .str("skip", "expected read:KIB (4 to 2^20) or read:KIB:WIDTH (WIDTH divides 1024, >= 64)")
         .text();
   const int64_t rows = kib * 1024 / int64_t(sizeof(float)) / kCols;
   std::vector<float> a(static_cast<size_t>(rows * kCols));
