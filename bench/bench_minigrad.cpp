@@ -14,7 +14,7 @@
 //
 // Cases (shapes as NxC or NxCxL): info (what the GEMMs run on), gemm:MxNxK:TT (mg::gemm,
 // bench/gemm_case.hpp), triad, read:KIB[:WIDTH], bn_train_fwd:S, bn_train_bwd:S, bn_train_fwdbwd:S,
-// bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}.
+// bn_eval_fwd:S, bn_composed_fwdbwd:S, bn_saved_bytes:S, mlp_step:{S,M,L}, sgd_step:{S,M,L}.
 #include <malloc.h>
 #include <omp.h>
 
@@ -197,7 +197,9 @@ mg::nn::Sequential make_mlp(int64_t in, int64_t hidden, int64_t classes, mg::Gen
   return net;
 }
 
-std::string mlp_case(const std::string& size, double min_seconds) {
+// mlp_step: one training step of the MLP; sgd_step: its optimizer's step alone (SGD with
+// momentum over every parameter, the gradients of one backward in place).
+std::string mlp_case(const std::string& kind, const std::string& size, double min_seconds) {
   const bench::MlpSize m = bench::mlp_size(size);
   mg::Generator gen(2);
   mg::nn::Sequential net = make_mlp(m.in, m.hidden, m.classes, gen);
@@ -213,6 +215,10 @@ std::string mlp_case(const std::string& size, double min_seconds) {
     loss.backward();
     opt.step();
   };
+  if (kind == "sgd_step") {
+    step();
+    return timed([] {}, [&] { opt.step(); }, min_seconds);
+  }
   return timed([] {}, step, min_seconds);
 }
 
@@ -234,7 +240,7 @@ std::string run_case(const std::string& name, int threads, double min_seconds) {
         .str("kernels", mg::gemm_backend_name())
         .text();
   }
-  if (kind == "mlp_step") return mlp_case(arg, min_seconds);
+  if (kind == "mlp_step" || kind == "sgd_step") return mlp_case(kind, arg, min_seconds);
   if (kind.rfind("bn_", 0) == 0) return bn_case(kind, bench::parse_dims(arg), min_seconds);
   return bench::Json().str("skip", "unknown case " + name).text();
 }

@@ -7,15 +7,21 @@
 #include <cmath>
 
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 #include "core/saved_tensor.hpp"
 
 namespace mg {
 namespace {
 
+// Large tensors are split over the threads (parallel_ranges): elementwise, so the same result.
 template <typename T, typename F>
 BasicTensor<T> forward_unary(const BasicTensor<T>& x, F f) {
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());
-  y.flat() = x.flat().unaryExpr(f);
+  const T* px = x.data();
+  T* py = y.data();
+  parallel_ranges(x.numel(), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) py[i] = f(px[i]);
+  });
   return y;
 }
 
@@ -29,11 +35,14 @@ BackwardFn<T> backward_unary(SavedTensor<T> saved, F local) {
     const T* pdy = dy.data();
     const T* pv = saved.get().data();
     const typename BasicTensor<T>::GradBuffer dx = in[0].grad_buffer();
-    const int64_t n = dy.numel();
-    if (dx.accumulate)
-      for (int64_t i = 0; i < n; ++i) dx.data[i] += local(pdy[i], pv[i]);
-    else
-      for (int64_t i = 0; i < n; ++i) dx.data[i] = local(pdy[i], pv[i]);
+    T* pdx = dx.data;
+    const bool accumulate = dx.accumulate;
+    parallel_ranges(dy.numel(), [=](int64_t i0, int64_t i1) {
+      if (accumulate)
+        for (int64_t i = i0; i < i1; ++i) pdx[i] += local(pdy[i], pv[i]);
+      else
+        for (int64_t i = i0; i < i1; ++i) pdx[i] = local(pdy[i], pv[i]);
+    });
   };
 }
 

@@ -7,6 +7,7 @@
 #include "core/allocator.hpp"
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/random.hpp"
 
 namespace mg {
@@ -221,7 +222,9 @@ BasicTensor<T> BasicTensor<T>::grad() const {
 
 template <typename T>
 void BasicTensor<T>::zero_grad() {
-  if (node().grad) grad().flat().setZero();
+  if (!node().grad) return;
+  T* g = grad().data();
+  parallel_ranges(numel(), [g](int64_t k0, int64_t k1) { std::fill(g + k0, g + k1, T(0)); });
 }
 
 template <typename T>

@@ -17,12 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/parallel.hpp"  // kParallelElements: below it, everything runs on one thread
 #include "layers/batchnorm1d_fast.hpp"
 
 namespace mg::nn::batchnorm1d_fast {
 
-// Below this many elements everything runs on one thread: a parallel region costs a few µs.
-constexpr int64_t kParallelElements = int64_t{1} << 18;
 // Sums are kept in T (float: twice double's SIMD width) over at most kFold rows, then folded
 // into double. A float sum of 16 terms is off by a few ulps; the fold keeps that from growing
 // with n.

@@ -11,6 +11,7 @@
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace mg::optim {
 namespace {
@@ -93,21 +94,25 @@ void Adam::step() {
       float* m = s.exp_avg.data();
       float* v = s.exp_avg_sq.data();
       float* v_max = options_.amsgrad ? s.max_exp_avg_sq.data() : nullptr;
-      for (int64_t k = 0; k < param.numel(); ++k) {
-        float gk = dp[k];
-        if (decoupled_) {
-          p[k] = p[k] * shrink;  // p = p (1 - lr wd)
-        } else if (weight_decay != 0) {
-          gk = std::fma(wd, p[k], gk);  // g = grad + wd p, one fused op as in PyTorch
+      const bool decoupled = decoupled_;
+      // Large parameters are split over the threads (parallel_ranges): the same result.
+      parallel_ranges(param.numel(), [=](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+          float gk = dp[k];
+          if (decoupled) {
+            p[k] = p[k] * shrink;  // p = p (1 - lr wd)
+          } else if (weight_decay != 0) {
+            gk = std::fma(wd, p[k], gk);  // g = grad + wd p, one fused op as in PyTorch
+          }
+          m[k] = std::fma(one_minus_b1, gk, m[k] * b1);  // m = b1 m + (1 - b1) g
+          v[k] = v[k] * b2 + one_minus_b2 * gk * gk;     // v = b2 v + (1 - b2) g^2
+          float second = v[k];
+          // v_max = max(v_max, v), NaN from either side kept, as torch.maximum keeps it
+          if (v_max) second = v_max[k] = std::isnan(v[k]) ? v[k] : std::max(v_max[k], v[k]);
+          const float denom = std::sqrt(second) / c2 + eps;  // sqrt(v) / sqrt(1 - b2^t) + eps
+          p[k] = p[k] + neg_step_size * m[k] / denom;        // p = p - lr / (1 - b1^t) m / denom
         }
-        m[k] = std::fma(one_minus_b1, gk, m[k] * b1);  // m = b1 m + (1 - b1) g
-        v[k] = v[k] * b2 + one_minus_b2 * gk * gk;     // v = b2 v + (1 - b2) g^2
-        float second = v[k];
-        // v_max = max(v_max, v), NaN from either side kept, as torch.maximum keeps it
-        if (v_max) second = v_max[k] = std::isnan(v[k]) ? v[k] : std::max(v_max[k], v[k]);
-        const float denom = std::sqrt(second) / c2 + eps;  // sqrt(v) / sqrt(1 - b2^t) + eps
-        p[k] = p[k] + neg_step_size * m[k] / denom;        // p = p - lr / (1 - b1^t) m / denom
-      }
+      });
     }
   }
 }

@@ -9,6 +9,7 @@
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace mg::optim {
 namespace {
@@ -60,8 +61,13 @@ void SGD::step() {
       float* p = param.data();
       const float* dp = grad.data();
       const int64_t n = param.numel();
+      // Large parameters are split over the threads (parallel_ranges): the same result. p, its
+      // gradient and its momentum buffer are three distinct buffers, so the loops are SIMD loops.
       if (momentum == 0) {
-        for (int64_t k = 0; k < n; ++k) p[k] = std::fma(-lr, std::fma(wd, p[k], dp[k]), p[k]);
+        parallel_ranges(n, [=](int64_t k0, int64_t k1) {
+#pragma omp simd
+          for (int64_t k = k0; k < k1; ++k) p[k] = std::fma(-lr, std::fma(wd, p[k], dp[k]), p[k]);
+        });
         continue;
       }
       Tensor& buffer = momentum_buffers_[g][i];
@@ -69,13 +75,16 @@ void SGD::step() {
       if (first) buffer = Tensor::empty(param.shape());
       float* buf = buffer.data();
       const bool nesterov = options_.nesterov;
-      for (int64_t k = 0; k < n; ++k) {
-        const float gk = std::fma(wd, p[k], dp[k]);  // g = grad + wd p
-        // buf = m buf + (1 - d) g; the step is g + m buf with Nesterov, else buf
-        buf[k] = first ? gk : std::fma(one_minus_dampening, gk, momentum * buf[k]);
-        const float step = nesterov ? std::fma(momentum, buf[k], gk) : buf[k];
-        p[k] = std::fma(-lr, step, p[k]);  // p = p - lr step
-      }
+      parallel_ranges(n, [=](int64_t k0, int64_t k1) {
+#pragma omp simd
+        for (int64_t k = k0; k < k1; ++k) {
+          const float gk = std::fma(wd, p[k], dp[k]);  // g = grad + wd p
+          // buf = m buf + (1 - d) g; the step is g + m buf with Nesterov, else buf
+          buf[k] = first ? gk : std::fma(one_minus_dampening, gk, momentum * buf[k]);
+          const float step = nesterov ? std::fma(momentum, buf[k], gk) : buf[k];
+          p[k] = std::fma(-lr, step, p[k]);  // p = p - lr step
+        }
+      });
     }
   }
 }

@@ -98,7 +98,7 @@ void check_paths_equal(const Shape& shape, bool affine) {
 
 const std::vector<Shape> kShapes = {
     Shape{32, 10},       // the bench's small case, one row of channels at a time
-    Shape{8192, 37},     // (N, C), split over threads (>= 2^18 elements)
+    Shape{8192, 37},     // (N, C), split over threads (>= mg::kParallelElements)
     Shape{5, 3, 7},      // (N, C, L)
     Shape{19, 6, 70},    // (N, C, L) in cache: its runs summed in register strips, and a rest
     Shape{64, 20, 300},  // (N, C, L), split over threads, too large for the strips

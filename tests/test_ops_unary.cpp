@@ -1,13 +1,17 @@
 // neg, exp, log, sqrt, pow, relu, tanh, sigmoid: gradients (float64 gradcheck, random upstream)
 // at three shapes, inputs kept away from poles (log, sqrt, negative powers near 0) and kinks
 // (relu at 0); a few forward values and edge cases.
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "check_gradient.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 
 using mg::Shape;
 using mg::TensorD;
@@ -85,4 +89,34 @@ TEST_CASE("unary ops: relu's gradient at exactly 0 is 0, as in PyTorch", "[ops]"
   TensorD x = TensorD::from_vector({-1, 0, 1}, {3}, true);
   mg::relu(x).backward(TensorD::from_vector({5, 6, 7}, {3}));
   CHECK(x.grad().to_vector() == std::vector<double>{0, 0, 7});
+}
+
+namespace {
+
+// The op's output, then x's gradient after two backwards (a fresh gradient, then one added into
+// it), on `threads` threads, for an x large enough to be split over them.
+std::vector<std::vector<double>> forward_and_backward(const Case& c, int threads) {
+  omp_set_num_threads(threads);
+  REQUIRE(omp_get_max_threads() == threads);
+  mg::Generator gen(11);
+  const Shape shape{3, mg::kParallelElements / 2 + 7};  // 1.5 times the threshold, split unevenly
+  TensorD x = input(c.domain, shape, gen);
+  x.set_requires_grad(true);
+  const TensorD dy = mg::testing::normal(shape, gen);
+  const TensorD y = c.op(x);
+  y.backward(dy, /*retain_graph=*/true);
+  const std::vector<double> fresh = x.grad().to_vector();
+  y.backward(dy);
+  omp_set_num_threads(1);
+  return {y.to_vector(), fresh, x.grad().to_vector()};
+}
+
+}  // namespace
+
+TEST_CASE("unary ops: split over 2 threads give the same bits as on 1", "[ops]") {
+  for (const Case& c : kOps) {
+    INFO(c.name);
+    const bool same = forward_and_backward(c, 1) == forward_and_backward(c, 2);
+    CHECK(same);  // a bool: Catch would print every value of the two sides
+  }
 }
