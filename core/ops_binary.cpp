@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 #include "core/saved_tensor.hpp"
 
 namespace mg {
@@ -56,12 +57,15 @@ Broadcast broadcast(const char* op, const Shape& a, const Shape& b) {
 }
 
 // The broadcast index loop, the one place it is written: calls visit(k, ia, ib) for every
-// element k of y (row-major), with ia, ib the elements of a and b it reads.
+// element k of y (row-major), with ia, ib the elements of a and b it reads. Operands of the same
+// shape are split over the threads when large (parallel_ranges): element k, and only it, reads
+// and writes index k of every array, so the result is the same.
 template <typename Visit>
 void for_each_element(const Broadcast& p, Visit visit) {
   if (p.same_shape) {
-    const int64_t n = p.dims[0] * p.dims[1] * p.dims[2];
-    for (int64_t k = 0; k < n; ++k) visit(k, k, k);
+    parallel_ranges(p.dims[0] * p.dims[1] * p.dims[2], [&visit](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) visit(k, k, k);
+    });
     return;
   }
   int64_t k = 0;

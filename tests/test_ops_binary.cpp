@@ -1,11 +1,16 @@
 // add, sub, mul, div: gradients (float64 gradcheck, random upstream) for the same shape, a
 // scalar constant, a one-element tensor, a (C) vector over (N, C) and a (1, C, 1) tensor over
 // (N, C, L); forward values of broadcasting; the broadcast error of each op pinned.
+#include <omp.h>
+
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "check_gradient.hpp"
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 
 using mg::Shape;
 using mg::TensorD;
@@ -119,4 +124,35 @@ TEST_CASE("binary ops: shapes that do not broadcast are refused", "[ops]") {
   REQUIRE_THROWS_WITH(
       mg::div(TensorD::zeros({2, 3, 4}), TensorD::zeros({2, 2, 4})),
       "div: expected shapes that broadcast (equal dims, or 1), got (2, 3, 4) and (2, 2, 4)");
+}
+
+namespace {
+
+// y = op(a, b) and y * a (a used twice: both gradients land in a's), then the gradients of a and
+// b after two backwards (fresh, then added into), on `threads` threads, for operands of the same
+// shape large enough to be split over them.
+std::vector<std::vector<double>> same_shape_run(const Case& c, int threads) {
+  omp_set_num_threads(threads);
+  REQUIRE(omp_get_max_threads() == threads);
+  mg::Generator gen(12);
+  const Shape shape{mg::kParallelElements + 3, 2};
+  TensorD a = normal(shape, gen).set_requires_grad(true);
+  TensorD b = second_operand(c.name, shape, gen).set_requires_grad(true);
+  const TensorD y = mg::mul(c.op(a, b), a);
+  const TensorD dy = normal(shape, gen);
+  y.backward(dy, /*retain_graph=*/true);
+  y.backward(dy);
+  omp_set_num_threads(1);
+  return {y.to_vector(), a.grad().to_vector(), b.grad().to_vector()};
+}
+
+}  // namespace
+
+TEST_CASE("binary ops: operands of the same shape split over 2 threads give the same bits as on 1",
+          "[ops]") {
+  for (const Case& c : kOps) {
+    INFO(c.name);
+    const bool same = same_shape_run(c, 1) == same_shape_run(c, 2);
+    CHECK(same);  // a bool: Catch would print every value of the two sides
+  }
 }
