@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/docs/img"
 cat > "$work/docs/page.md" <<'PAGE'
-The naive formula returns 14.999<!-- lab /^ +1e\+04/ --> at mean 1e4.
+The naive formula returns 16<!-- lab /^ +1e\+04/ --> at mean 1e4.
 
 <!-- output: lab -->
 ```
@@ -40,7 +40,7 @@ restore() { rm -rf "$work/docs"; cp -r "$work/kept" "$work/docs"; }
 
 figures > /dev/null  # writes the block's output and the picture
 must_pass "the freshly written page"
-grep -q "14.999<" "$work/docs/page.md" || { echo "FAIL: variance_lab no longer prints 14.999"; exit 1; }
+grep -q "returns 16<" "$work/docs/page.md" || { echo "FAIL: variance_lab no longer prints 16"; exit 1; }
 keep
 
 # A digit of the block's output: the first "1.000488" becomes "1.000489".
@@ -54,8 +54,8 @@ figures > /dev/null  # the update mode writes the line back
 must_pass "the page rewritten by the update mode"
 restore
 
-sed -i 's/14\.999</15.000</' "$work/docs/page.md"
-must_fail "a changed inline figure" "docs/page.md:1: 15.000 is not what block lab prints"
+sed -i 's/returns 16</returns 17</' "$work/docs/page.md"
+must_fail "a changed inline figure" "docs/page.md:1: 17 is not what block lab prints"
 restore
 
 printf ' ' >> "$work/docs/img/variance_lab.svg"
