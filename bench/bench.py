@@ -9,9 +9,10 @@ keeps the median of the R medians.
 PyTorch runs at its best: its OpenBLAS is given the fastest kernel set that computes correctly on
 this CPU (probe_openblas), whatever OPENBLAS_CORETYPE the caller's environment holds, and minigrad's
 worker gets the same one. The table says which kernels each side ran. Beside the times: the triad
-(STREAM's a = b + s * c) for the memory-bound cases and, for the GEMM-bound MLP steps, the fastest
-single-thread SGEMM among the candidates (Eigen, OpenBLAS, BLIS) on the step's own products
-(bench_gemm), both measured in the same run.
+(STREAM's a = b + s * c) for the memory-bound cases and, for the MLP steps, the time of the step's
+own products on the fastest SGEMM candidate for each (Eigen, OpenBLAS, BLIS: bench_gemm), as a
+share of minigrad's step, and for the GEMM-bound steps (M, L) that candidate's GFLOP/s, all
+measured in the same run.
 """
 import argparse
 import json
@@ -31,6 +32,9 @@ BN_KINDS = [("bn_train_fwd", "BN train fwd", 8), ("bn_train_bwd", "BN train bwd"
 # in, hidden, classes, batch: as bench/timing.hpp's mlp_size and bench/bench_torch.py's MLP.
 MLP_SIZES = {"S": (2, 64, 2, 128), "M": (784, 512, 10, 256), "L": (1024, 2048, 10, 1024)}
 GEMM_BOUND = ["M", "L"]
+# The steps whose products the GEMM candidates time: M and L, which they bound, and S, where they
+# show how much of the step's time products would take even on the fastest library for each.
+WITH_PRODUCTS = ["S", "M", "L"]
 # Speed-up over PyTorch at its best (the faster of libtorch and torch.py) asked for at 1 thread;
 # at 2 threads the large cases ask the same against PyTorch's 2 threads.
 TARGETS = {"bn_train_fwdbwd:32x10": 10, "bn_train_fwdbwd:256x256": 4,
@@ -274,8 +278,8 @@ def cases(args):
     out += [(f"mlp_step:{m}", None) for m in MLP_SIZES]
     if args.filter:
         out = [c for c in out if c[0] == "triad" or any(f in c[0] for f in args.filter)]
-    # The GEMM-bound steps' products, for the GEMM candidates.
-    for m in GEMM_BOUND:
+    # The MLP steps' products, for the GEMM candidates.
+    for m in WITH_PRODUCTS:
         if any(c[0] == f"mlp_step:{m}" for c in out):
             out += [(f"gemm:{p}", None) for p in mlp_products(m) if (f"gemm:{p}", None) not in out]
     return out
@@ -382,6 +386,10 @@ def print_table(args, results, saved, memory, notes, workers):
                 rate = f"{work / (mg * 1e3):.0f} GFLOP/s"
                 if floor:
                     limit = f"{100 * floor / mg:.0f}% of SGEMM ({best_rate:.0f} GF/s)"
+            elif kind == "mlp_step" and arg in WITH_PRODUCTS and mg:  # the products' share
+                floor, _ = gemm_floor(args, results, arg, t)
+                if floor:
+                    limit = f"products {fmt_us(floor)}, {100 * floor / mg:.0f}%"
             # OS allocations during all timed repetitions (after warm-up); should be 0.
             allocs = max((a.get("os_allocs", 0) for a in results.get((case, t, "minigrad"), [])),
                          default=None)
@@ -403,8 +411,8 @@ def print_table(args, results, saved, memory, notes, workers):
           "minigrad's (above 1: minigrad faster).")
     print("BN rate = minimal traffic (fwd 8 B/element, bwd 12, fwd+bwd 20) / minigrad's time, against "
           + ", ".join(f"triad {t} thr {triad[t]:.1f} GB/s" for t in args.threads if triad.get(t)) + ".")
-    print("MLP M, L rate = the step's GEMM work / minigrad's time; limit = the time of its products "
-          "alone, each on the fastest SGEMM candidate, as a share of minigrad's step.")
+    print("MLP M, L rate = the step's GEMM work / minigrad's time; limit (S, M, L) = the time of its "
+          "products alone, each on the fastest SGEMM candidate, as a share of minigrad's step.")
     print(f"target: issue 13 ('2T<=1T': 2 threads no slower than 1, {NOISE - 1:.0%} noise allowed).")
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -7,6 +7,7 @@
 //   bench_gemm openblas CORETYPE     OpenBLAS (libopenblas.so.0) with that kernel set
 //   bench_gemm blis [ARCH]           BLIS (libblis.so.4) with that kernel set (BLIS 0.9 numbers its
 //                                    sets: 0 skx, 3 haswell, 6 zen3); without ARCH, BLIS detects
+//   bench_gemm register              a trial kernel (bench/register_gemm.hpp), not a candidate
 //
 // OpenBLAS and BLIS choose their kernels when they are loaded, from the CPU or from an environment
 // variable (OPENBLAS_CORETYPE, BLIS_ARCH_TYPE). This worker sets that variable in its own
@@ -25,6 +26,7 @@
 #include <Eigen/Core>
 
 #include "bench/gemm_case.hpp"
+#include "bench/register_gemm.hpp"
 
 namespace {
 
@@ -41,12 +43,24 @@ struct Backend {
   void (*set_threads)(int) = nullptr;
 };
 
+// The trial kernel behind cblas_sgemm's signature, for the requests of gemm_case (alpha 1, beta 0,
+// contiguous rows), on one thread.
+void register_sgemm(int, int trans_a, int trans_b, int m, int n, int k, float, const float* a, int,
+                    const float* b, int, float, float* c, int) {
+  bench::register_gemm::sgemm(trans_a == kTrans, trans_b == kTrans, m, n, k, a, b, c);
+}
+
 Backend load(int argc, char** argv) {
   Backend b{argc > 1 ? argv[1] : "eigen", "", nullptr, nullptr};
   const std::string kernels = argc > 2 ? argv[2] : "";
   if (b.name == "eigen") {
     b.kernels = "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
                 std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION);
+    return b;
+  }
+  if (b.name == "register") {
+    b.kernels = "register-blocked trial, 8x32";
+    b.sgemm = register_sgemm;
     return b;
   }
   void* lib = nullptr;
