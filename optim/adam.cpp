@@ -105,7 +105,8 @@ void Adam::step() {
             gk = std::fma(wd, p[k], gk);  // g = grad + wd p, one fused op as in PyTorch
           }
           m[k] = std::fma(one_minus_b1, gk, m[k] * b1);  // m = b1 m + (1 - b1) g
-          v[k] = v[k] * b2 + one_minus_b2 * gk * gk;     // v = b2 v + (1 - b2) g^2
+          v[k] = std::fma(one_minus_b2 * gk, gk, v[k] * b2);  // v = b2 v + (1 - b2) g^2, fused as
+          // PyTorch's addcmul_ is: ((1 - b2) g) g added to b2 v in one rounding
           float second = v[k];
           // v_max = max(v_max, v), NaN from either side kept, as torch.maximum keeps it
           if (v_max) second = v_max[k] = std::isnan(v[k]) ? v[k] : std::max(v_max[k], v[k]);

@@ -63,4 +63,21 @@ void require_close(const BasicTensor<T>& actual, const nlohmann::json& expected,
   REQUIRE(worst <= relative);
 }
 
+// Every element of `actual` the same T as the fixture's (NaN matching NaN): for what minigrad
+// computes in PyTorch's own order, rounding for rounding, such as the optimizers' updates.
+// Reports the first element that differs.
+template <typename T>
+void require_same(const BasicTensor<T>& actual, const nlohmann::json& expected) {
+  REQUIRE(actual.defined());
+  REQUIRE(actual.shape() == fixture_shape(expected));
+  const std::vector<double> want = expected.at("data").get<std::vector<double>>();
+  const std::vector<T> got = actual.to_vector();
+  for (size_t i = 0; i < want.size(); ++i) {
+    const T w = static_cast<T>(want[i]);
+    if (got[i] == w || (std::isnan(got[i]) && std::isnan(w))) continue;
+    INFO("index " << i << ": got " << std::hexfloat << got[i] << ", expected " << w);
+    REQUIRE(got[i] == w);
+  }
+}
+
 }  // namespace mg::testing
