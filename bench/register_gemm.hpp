@@ -25,8 +25,8 @@ constexpr int kDepth = 256;                            // rows of op(B) per pane
 // The block c[i, j] (i < R, j < width) = beta * c + sum over k < depth of a(i, k) panel(k, j),
 // a(i, k) = a[i * a_row + k * a_col].
 template <int R>
-void block(int depth, const float* a, int64_t a_row, int64_t a_col, const float* panel,
-           float beta, float* c, int64_t ldc, int width) {
+void block(int depth, const float* a, int64_t a_row, int64_t a_col, const float* panel, float beta,
+           float* c, int64_t ldc, int width) {
   Vec16 acc[R][2] = {};
   for (int k = 0; k < depth; ++k) {
     Vec16 b0, b1;
@@ -58,8 +58,7 @@ void rows(int r, int depth, const float* a, int64_t a_row, int64_t a_col, const 
 }
 
 // c = op(a) op(b), every matrix row-major: a is (K, M) when ta, b is (N, K) when tb.
-inline void sgemm(bool ta, bool tb, int M, int N, int K, const float* a, const float* b,
-                  float* c) {
+inline void sgemm(bool ta, bool tb, int M, int N, int K, const float* a, const float* b, float* c) {
   static std::vector<float> panel(size_t(kDepth) * kCols);
   const int64_t a_row = ta ? 1 : K, a_col = ta ? M : 1;  // op(a)(i, k) = a[i a_row + k a_col]
   const int64_t b_row = tb ? 1 : N, b_col = tb ? K : 1;  // op(b)(k, j) = b[k b_row + j b_col]

@@ -152,15 +152,21 @@ Loops<T> choose_loops(Layout s) {
   return kPlainLoops<T>;
 }
 
-// Data near T's limits: where the fast path's x - mean in T could overflow (fast_path_holds is
-// false: |mean| above 2^103 in float), the plain loops, in double, write y again and take the
-// backward. Returns the loops that hold for these statistics.
+// Data near T's limits: where the fast path's statistics fail fast_path_holds (|mean| above
+// 2^103, std outside about 1e-15 to 1e15 in float, a NaN or infinite mean), the plain loops, in
+// double, compute them again (in training) and write y again, and take the backward. Returns the
+// loops that hold for these statistics.
 template <typename T>
 Loops<T> plain_where_fast_fails(Loops<T> loops, const T* x, Layout s, const T* gamma, const T* beta,
-                                const double* mean, const double* inv_std, T* y) {
-  if (loops.backward == backward_plain<T> || batchnorm1d_fast::fast_path_holds<T>(mean, s.C))
+                                double eps, double* mean, double* var, double* inv_std, T* y) {
+  if (loops.backward == backward_plain<T> ||
+      batchnorm1d_fast::fast_path_holds<T>(mean, inv_std, s.C))
     return loops;
-  forward_eval_plain(x, s, gamma, beta, mean, inv_std, y);
+  if (var) {
+    forward_train_plain(x, s, gamma, beta, eps, mean, var, inv_std, y);
+  } else {
+    forward_eval_plain(x, s, gamma, beta, mean, inv_std, y);
+  }
   return kPlainLoops<T>;
 }
 
@@ -219,8 +225,8 @@ BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
     }
     loops.forward_eval(x.data(), s, gamma, beta, mean.data(), inv_std.data(), y.data());
   }
-  loops = plain_where_fast_fails(loops, x.data(), s, gamma, beta, mean.data(), inv_std.data(),
-                                 y.data());
+  loops = plain_where_fast_fails(loops, x.data(), s, gamma, beta, options_.eps, mean.data(),
+                                 batch_stats ? var.data() : nullptr, inv_std.data(), y.data());
   if (batch_stats && this->is_training() && options_.track_running_stats) {
     // Anomaly mode refuses a NaN/Inf output; it must do so before the statistics take it in.
     if (is_anomaly_enabled()) check_finite_output("batch_norm", y, inputs());

@@ -15,7 +15,8 @@
 //     when |mean| >> std. A chunk whose float sum overflows (|x - mean| near 1e19 in float32) is
 //     summed again in double, so the statistics overflow only where the plain path's do; so
 //     are the backward's sums. Where x - mean itself can pass T's largest value (|mean| above
-//     1e31 in float: `fast_path_holds`), layers/batchnorm1d.cpp runs the plain loops instead;
+//     1e31 in float), or std is so small or large that squares or gamma inv_std^2 leave T's
+//     normal range (`fast_path_holds`), layers/batchnorm1d.cpp runs the plain loops instead;
 //   - the variance's two passes run on chunks of rows small enough to stay in cache, and the
 //     chunks' statistics are merged exactly, so x is read from memory once for the statistics;
 //     the backward's two sums share one pass;
@@ -51,15 +52,26 @@ struct BackwardArgs {
   bool accumulate;        // dx += ... (dx already holds a gradient) instead of dx = ...
 };
 
-// Whether the fast path's arithmetic in T holds for these means (C of them). It takes x - mean
-// in T; for a finite x, |x - mean| <= |x| + |mean| rounds past T's largest value only when |mean|
-// is above half an ulp of it (2^103, about 1e31, in float): only data near T's limits fails.
+// Whether the fast path's arithmetic in T holds for these statistics (C channels each). Two
+// limits, both met by any data not near T's limits:
+//   - it takes x - mean in T; for a finite x, |x - mean| <= |x| + |mean| rounds past T's largest
+//     value only when |mean| is above half an ulp of it (2^103, about 1e31, in float);
+//   - its sums square deviations of the size of std in T, and its backward multiplies by
+//     gamma inv_std^2 in T: both keep all their digits while var + eps = 1 / inv_std^2 lies in
+//     [2^e, 2^-e], e = T's smallest normal exponent plus its digits (2^-101 to 2^101 in float:
+//     std from about 1e-15 to 1e15). Outside, squares of 1e-20 fall to float's denormals and
+//     gamma inv_std^2 overflows (eps = 0), or inv_std^2 underflows (data of scale 1e30).
+// A NaN or infinite mean fails the first: those statistics are recomputed by the plain loops.
 template <typename T>
-bool fast_path_holds(const double* mean, int64_t C) {
-  constexpr double kLimit =
-      double(std::numeric_limits<T>::max()) * std::numeric_limits<T>::epsilon() / 4;
-  for (int64_t c = 0; c < C; ++c)
+bool fast_path_holds(const double* mean, const double* inv_std, int64_t C) {
+  using limits = std::numeric_limits<T>;
+  constexpr double kLimit = double(limits::max()) * limits::epsilon() / 4;
+  const double inv_lo = std::ldexp(1.0, (limits::min_exponent + limits::digits) / 2);
+  const double inv_hi = 1 / inv_lo;
+  for (int64_t c = 0; c < C; ++c) {
     if (!(std::abs(mean[c]) < kLimit)) return false;
+    if (!(inv_std[c] >= inv_lo && inv_std[c] <= inv_hi)) return false;
+  }
   return true;
 }
 

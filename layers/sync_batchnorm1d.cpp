@@ -150,8 +150,21 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
       affine ? std::vector<BasicTensor<T>>{x, this->weight, this->bias}
              : std::vector<BasicTensor<T>>{x};
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());  // (N, C, L)
-  batchnorm1d_fast::forward_eval(x.data(), s, gamma, beta, saved.mean.data(), saved.inv_std.data(),
-                                 y.data());
+  // BatchNorm1d's fast kernels, in T, where their arithmetic holds for these statistics; data
+  // near T's limits (batchnorm1d_fast.hpp, fast_path_holds) are taken element by element in double.
+  const bool fast =
+      batchnorm1d_fast::fast_path_holds<T>(saved.mean.data(), saved.inv_std.data(), C);
+  if (fast) {
+    batchnorm1d_fast::forward_eval(x.data(), s, gamma, beta, saved.mean.data(),
+                                   saved.inv_std.data(), y.data());
+  } else {
+    for (int64_t i = 0; i < s.numel(); ++i) {
+      const int64_t c = i / s.L % C;
+      y.data()[i] = static_cast<T>((gamma ? gamma[c] : 1.0) * saved.inv_std[c] *
+                                       (x.data()[i] - saved.mean[c]) +
+                                   (beta ? beta[c] : 0.0));
+    }
+  }
 
   if (options.track_running_stats) {
     // Anomaly mode refuses a NaN/Inf output before the statistics take it in, on every rank.
@@ -192,14 +205,22 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   y.set_grad_fn(
       "sync_batch_norm", inputs,
       [saved = std::move(saved), x_saved = SavedTensor<T>(x), gamma_saved = std::move(gamma_saved),
-       s, affine](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+       s, affine, fast](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
         const int64_t C = s.C;
         const T* x = x_saved.get().data();                              // (N, C, L)
         const T* gamma = affine ? gamma_saved->get().data() : nullptr;  // (C)
         std::vector<double> local(2 * C);  // (2, C): this rank's sum(dy), sum(dy * x_hat)
-        batchnorm1d_fast::backward(x, dy.data(), s, gamma,
-                                   {saved.mean.data(), saved.inv_std.data(), true, false},
-                                   local.data(), local.data() + C, static_cast<T*>(nullptr));
+        if (fast) {
+          batchnorm1d_fast::backward(x, dy.data(), s, gamma,
+                                     {saved.mean.data(), saved.inv_std.data(), true, false},
+                                     local.data(), local.data() + C, static_cast<T*>(nullptr));
+        } else {  // as the forward: in double
+          for (int64_t i = 0; i < s.numel(); ++i) {
+            const int64_t c = i / s.L % C;
+            local[c] += dy.data()[i];
+            local[C + c] += dy.data()[i] * (x[i] - saved.mean[c]) * saved.inv_std[c];
+          }
+        }
         if (in[0].requires_grad()) {
           std::vector<double> whole = local;  // (2, C): the same sums over the whole batch
           dist::all_reduce_sum(std::span<double>(whole));

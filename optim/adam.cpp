@@ -104,7 +104,7 @@ void Adam::step() {
           } else if (weight_decay != 0) {
             gk = std::fma(wd, p[k], gk);  // g = grad + wd p, one fused op as in PyTorch
           }
-          m[k] = std::fma(one_minus_b1, gk, m[k] * b1);  // m = b1 m + (1 - b1) g
+          m[k] = std::fma(one_minus_b1, gk, m[k] * b1);       // m = b1 m + (1 - b1) g
           v[k] = std::fma(one_minus_b2 * gk, gk, v[k] * b2);  // v = b2 v + (1 - b2) g^2, fused as
           // PyTorch's addcmul_ is: ((1 - b2) g) g added to b2 v in one rounding
           float second = v[k];

@@ -250,3 +250,58 @@ TEST_CASE("BatchNorm1d: both paths stay exact where x - mean passes float's larg
     }
   }
 }
+
+TEST_CASE("BatchNorm1d: data whose spread leaves float's range runs the plain loops throughout",
+          "[batchnorm1d][paths]") {
+  // Each case is large enough for the fast path. Its statistics fail fast_path_holds: squares of
+  // deviations of 1e-20 fall to float's denormals and gamma inv_std^2 overflows with eps = 0;
+  // at scale 1e30 inv_std^2 underflows; a channel holding +inf has an infinite mean. The layer
+  // must then give what the plain loops give, bit for bit: statistics, y and every gradient
+  // (before, the fast path gave 6400 infinite or NaN dx in the first case, dx 10% off in the
+  // second and a NaN running_mean in the third).
+  struct Case {
+    const char* what;
+    Shape shape;
+    double scale, offset, eps;
+    bool with_inf;
+  };
+  const std::vector<Case> cases = {
+      {"spread 1e-20, eps 0", Shape{128, 64}, 1e-20, 3e-20, 0, false},
+      {"spread 1e-20, eps 0, (N, C, L)", Shape{16, 8, 64}, 1e-20, 3e-20, 0, false},
+      {"scale 1e30", Shape{128, 64}, 1e30, 0, 1e-5, false},
+      {"a channel holding +inf", Shape{128, 64}, 1, 0, 1e-5, true},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.what);
+    auto step = [&k](BatchNormPath path) {
+      const ForcePath force(path);
+      mg::Generator gen(11);
+      mg::Tensor x = mg::Tensor::randn(k.shape, gen);
+      x.flat() = x.flat() * float(k.scale) + float(k.offset);
+      if (k.with_inf) x.flat()(5 * k.shape[1]) = std::numeric_limits<float>::infinity();
+      x.set_requires_grad(true);
+      const mg::Tensor dy = mg::Tensor::randn(k.shape, gen);
+      mg::nn::BatchNorm1d bn(k.shape[1], {.eps = k.eps});
+      bn.weight.flat() = mg::Tensor::randn(Shape{k.shape[1]}, gen).flat();
+      const mg::Tensor y = bn.forward(x);
+      y.backward(dy);
+      return std::vector<std::vector<float>>{
+          y.to_vector(),        bn.running_mean.to_vector(),  bn.running_var.to_vector(),
+          x.grad().to_vector(), bn.weight.grad().to_vector(), bn.bias.grad().to_vector()};
+    };
+    const auto plain = step(BatchNormPath::plain);
+    const auto chosen = step(BatchNormPath::by_size);
+    for (size_t a = 0; a < plain.size(); ++a) {
+      CAPTURE(a);
+      bool same = plain[a].size() == chosen[a].size();
+      for (size_t i = 0; same && i < plain[a].size(); ++i)
+        same = plain[a][i] == chosen[a][i] || (std::isnan(plain[a][i]) && std::isnan(chosen[a][i]));
+      CHECK(same);
+    }
+    if (!k.with_inf) {  // and the plain loops' gradient is finite
+      bool finite = true;
+      for (float v : plain[3]) finite = finite && std::isfinite(v);
+      CHECK(finite);
+    }
+  }
+}

@@ -175,6 +175,52 @@ TEST_CASE("SyncBatchNorm1d over the ranks equals BatchNorm1d on the whole batch"
   }
 }
 
+TEST_CASE("SyncBatchNorm1d in float near float's limits equals BatchNorm1d on the whole batch",
+          "[dist]") {
+  // Data whose statistics fail the fast kernels' limits (layers/batchnorm1d_fast.hpp,
+  // fast_path_holds): deviations of 1e-20 with eps = 0, scale 1e30, and a mean of 1e38 (values
+  // up to 3e38). Each is compared in float with BatchNorm1d on the whole batch (which runs
+  // its plain loops there), to float's precision, and every gradient must be finite.
+  struct Case {
+    const char* what;
+    double scale, offset, eps;
+  };
+  const std::vector<Case> cases = {{"spread 1e-20, eps 0", 1e-20, 3e-20, 0},
+                                   {"scale 1e30", 1e30, 0, 1e-5},
+                                   {"mean 1e38, values up to 3e38", 4e37, 1e38, 1e-5}};
+  const int P = mg::dist::world_size();
+  const std::vector<int64_t> counts(P, 64);  // 64 rows of 64 channels on every rank
+  const auto [begin, end] = my_slice(counts);
+  const int64_t N = 64 * P, C = 64;
+  for (const Case& k : cases) {
+    INFO(k.what);
+    mg::Generator gen(5);
+    mg::Tensor x = mg::Tensor::randn({N, C}, gen);
+    x.flat() = x.flat() * float(k.scale) + float(k.offset);
+    const mg::Tensor dy = mg::Tensor::randn({N, C}, gen);
+    mg::nn::BatchNorm1d whole(C, {.eps = k.eps});
+    mg::nn::SyncBatchNorm1d sync(C, {.eps = k.eps});
+    mg::Tensor x_whole = x.clone().set_requires_grad(true);
+    whole(x_whole).backward(dy);
+    const int64_t row = C;
+    std::vector<float> part(x.data() + begin * row, x.data() + end * row);
+    mg::Tensor x_mine = mg::Tensor::from_vector(part, {end - begin, C}, /*requires_grad=*/true);
+    const mg::Tensor y_mine = sync(x_mine);
+    std::vector<float> dy_part(dy.data() + begin * row, dy.data() + end * row);
+    y_mine.backward(mg::Tensor::from_vector(dy_part, {end - begin, C}));
+    const mg::Tensor y_whole = whole(x);  // whole is still in training: the same batch statistics
+    auto close = [](const float* a, const float* b, int64_t n) {
+      bool ok = true;
+      for (int64_t i = 0; i < n; ++i)
+        ok = ok && std::isfinite(a[i]) &&
+             std::abs(double(a[i]) - b[i]) <= 1e-5 * std::max(1.0, std::abs(double(b[i])));
+      return ok;
+    };
+    CHECK(close(y_mine.data(), y_whole.data() + begin * row, (end - begin) * row));
+    CHECK(close(x_mine.grad().data(), x_whole.grad().data() + begin * row, (end - begin) * row));
+  }
+}
+
 TEST_CASE("SyncBatchNorm1d refuses on every rank together", "[dist][errors]") {
   const int P = mg::dist::world_size();
   const int r = mg::dist::rank();
