@@ -25,6 +25,8 @@ template <typename T>
 BasicTensor<T> add(const BasicTensor<T>& a, double s);
 template <typename T>
 BasicTensor<T> mul(const BasicTensor<T>& a, double s);
+template <typename T>
+BasicTensor<T> div(const BasicTensor<T>& a, double s);
 
 // ---- unary, elementwise (ops_unary.cpp) ----
 template <typename T>
@@ -114,7 +116,7 @@ BasicTensor<T> operator*(double s, const BasicTensor<T>& a) {
 }
 template <typename T>
 BasicTensor<T> operator/(const BasicTensor<T>& a, double s) {
-  return mul(a, 1.0 / s);
+  return div(a, s);
 }
 
 }  // namespace mg

@@ -239,13 +239,28 @@ BasicTensor<T> mul(const BasicTensor<T>& a, double s) {
   return y;
 }
 
+template <typename T>
+BasicTensor<T> div(const BasicTensor<T>& a, double s) {
+  // y = a / s, divided (as PyTorch does), not multiplied by 1 / s: that rounds twice, and
+  // overflows where 1 / s does (s = 1e-39 in float) although a / s may not
+  BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
+  y.flat() = a.flat() / static_cast<T>(s);
+  // dy/da = 1 / s
+  y.set_grad_fn("div_scalar", {a},
+                [s](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+                  in[0].grad_flat() += dy.flat() / static_cast<T>(s);
+                });
+  return y;
+}
+
 #define MINIGRAD_INSTANTIATE(T)                                              \
   template BasicTensor<T> add(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> sub(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> mul(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> div(const BasicTensor<T>&, const BasicTensor<T>&); \
   template BasicTensor<T> add(const BasicTensor<T>&, double);                \
-  template BasicTensor<T> mul(const BasicTensor<T>&, double);
+  template BasicTensor<T> mul(const BasicTensor<T>&, double);                \
+  template BasicTensor<T> div(const BasicTensor<T>&, double);
 MINIGRAD_INSTANTIATE(float)
 MINIGRAD_INSTANTIATE(double)
 

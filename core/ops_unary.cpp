@@ -96,14 +96,30 @@ BasicTensor<T> sqrt(const BasicTensor<T>& x) {
   return y;
 }
 
+// x^p as PyTorch 1.13 computes it, so that pow gives its bits and its special values: these
+// exponents by their own formulas (0.5 takes sqrt, so (-inf)^0.5 is NaN and (-0)^-0.5 is -inf),
+// the others by std::pow.
+template <typename T>
+T power(T x, double p) {
+  if (p == 0.5) return std::sqrt(x);
+  if (p == -0.5) return T(1) / std::sqrt(x);
+  if (p == -1) return T(1) / x;
+  if (p == 2) return x * x;
+  if (p == 3) return x * x * x;
+  if (p == -2) return T(1) / (x * x);
+  return std::pow(x, static_cast<T>(p));
+}
+
 template <typename T>
 BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
   const T p = static_cast<T>(exponent);
   // y = x^p
-  BasicTensor<T> y = forward_unary(x, [p](T x) { return std::pow(x, p); });
-  // dy/dx = p x^(p-1)
-  y.set_grad_fn("pow", {x},
-                backward_from_input(x, [p](T dy, T x) { return dy * p * std::pow(x, p - 1); }));
+  BasicTensor<T> y = forward_unary(x, [exponent](T x) { return power(x, exponent); });
+  // dy/dx = p x^(p-1); 0 for p = 0, where p x^(p-1) would be 0 * inf = NaN at x = 0 (PyTorch
+  // returns zeros there too)
+  y.set_grad_fn("pow", {x}, backward_from_input(x, [p, exponent](T dy, T x) {
+                  return exponent == 0 ? T(0) : dy * (p * power(x, exponent - 1));
+                }));
   return y;
 }
 

@@ -13,3 +13,4 @@ cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/fixtures_layernorm.py
 /usr/bin/python3 scripts/fixtures_engine.py
 /usr/bin/python3 scripts/fixtures_activations.py
+/usr/bin/python3 scripts/fixtures_pow.py

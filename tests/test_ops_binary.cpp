@@ -3,6 +3,8 @@
 // (N, C, L); forward values of broadcasting; the broadcast error of each op pinned.
 #include <omp.h>
 
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -82,6 +84,31 @@ TEST_CASE("binary ops: gradcheck with a scalar constant", "[ops][gradcheck]") {
                         {normal(s, gen)});
     }
   }
+}
+
+TEST_CASE("binary ops: a tensor divided by a scalar is divided as PyTorch divides it", "[ops]") {
+  // x / s rounds once, as PyTorch 1.13's x / s does (0.6f / 3 = 0.200000003f), not twice as
+  // x * (1 / s) would (0.200000018f in 40% of these elements), and stays finite where 1 / s
+  // does not (1e-5f / 1e-39: 1 / s is inf in float).
+  mg::Generator gen(9);
+  const mg::Tensor x = mg::Tensor::randn(Shape{1000}, gen, /*requires_grad=*/true);
+  const mg::Tensor y = x / 3.0;
+  const mg::Tensor dy = mg::Tensor::randn(Shape{1000}, gen);
+  y.backward(dy);
+  int divided = 0, as_product = 0, grads_divided = 0;
+  for (int64_t i = 0; i < 1000; ++i) {
+    divided += y.at(i) == x.at(i) / 3.0f;
+    as_product += y.at(i) == x.at(i) * (1.0f / 3.0f);
+    grads_divided += x.grad().at(i) == dy.at(i) / 3.0f;  // dy/dx = 1 / s: dx = dy / s
+  }
+  CHECK(divided == 1000);
+  CHECK(grads_divided == 1000);
+  CHECK(as_product < 1000);  // the two differ on these values: the check above can fail
+  CHECK((mg::Tensor::from_vector({0.6f}, Shape{1}) / 3.0).at(0) == 0.6f / 3.0f);
+  const mg::Tensor tiny = mg::Tensor::from_vector({1e-5f, -2e-6f}, Shape{2}) / 1e-39;
+  CHECK(tiny.at(0) == 1e-5f / 1e-39f);
+  CHECK(std::isfinite(tiny.at(1)));
+  CHECK(std::string(y.op()) == "div_scalar");
 }
 
 TEST_CASE("binary ops: broadcast forward values", "[ops]") {
