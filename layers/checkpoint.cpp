@@ -49,6 +49,16 @@ void save(Module& module, const std::string& path,
 
 std::map<std::string, std::string> load(Module& module, const std::string& path) {
   const st::File file = st::read_file(path);
+  // A minigrad checkpoint of another layout version: refused, since its keys may mean other
+  // things. (Files of other writers carry no minigrad version and are read by their keys.)
+  const auto format = file.metadata.find("format");
+  const auto version = file.metadata.find("format_version");
+  if (format != file.metadata.end() && format->second == "minigrad" &&
+      version != file.metadata.end() && version->second != kCheckpointFormatVersion) {
+    throw CheckpointError(fmt::format(
+        "load: '{}': expected a minigrad checkpoint of format_version {}, got format_version {}",
+        path, kCheckpointFormatVersion, version->second));
+  }
   std::map<std::string, const st::Entry*> entries;
   for (const st::Entry& e : file.tensors) entries[e.name] = &e;
 

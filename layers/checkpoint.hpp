@@ -13,7 +13,8 @@
 namespace mg::nn {
 
 // The version of the layout of keys and metadata written by save(); load() accepts it and
-// files without one (written by another safetensors writer).
+// files without one (written by another safetensors writer), and refuses a minigrad file of
+// any other version.
 inline constexpr const char* kCheckpointFormatVersion = "1";
 
 // Writes module.state_dict() to `path` atomically (temporary file, fsync, rename: a crash leaves

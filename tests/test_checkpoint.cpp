@@ -149,6 +149,16 @@ TEST_CASE("load refuses a file that does not match the model and changes nothing
                                                     "': expected '1.num_batches_tracked' as "
                                                     "I64 [], got F64 []");
   }
+  SECTION("a layout version this build does not know") {
+    mg::nn::Sequential source = make_net(6);
+    mg::save(source, path);
+    mg::safetensors::File file = mg::safetensors::read_file(path);
+    file.metadata["format_version"] = "99";  // a later layout may mean other keys
+    mg::safetensors::write_file(path, file);
+    REQUIRE_THROWS_WITH(mg::load(target, path), "load: '" + path +
+                                                    "': expected a minigrad checkpoint of "
+                                                    "format_version 1, got format_version 99");
+  }
   SECTION("a damaged file") {
     mg::nn::Sequential source = make_net(6);
     mg::save(source, path);
