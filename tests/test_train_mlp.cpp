@@ -127,8 +127,10 @@ TEST_CASE("training state: a missing, mismatched or foreign file is refused", "[
   SECTION("a model file of another step (a crash between the two writes)") {
     CheckpointInfo later = info;
     later.progress.epoch = 3;
-    CHECK_THROWS_WITH(read_training_state(model, later, names),
-                      Catch::Contains("is of epoch 2 step 0, but model.safetensors of epoch 3"));
+    CHECK_THROWS_WITH(
+        read_training_state(model, later, names),
+        Catch::Contains("is of the end of epoch 2, but model.safetensors of the end of "
+                        "epoch 3"));
   }
   SECTION("no training state") {
     fs::remove(training_state_path(model));

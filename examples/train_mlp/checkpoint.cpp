@@ -10,6 +10,12 @@
 #include <fmt/format.h>
 
 namespace train_mlp {
+
+std::string describe(const Progress& p) {
+  return p.step == 0 ? fmt::format("the end of epoch {}", p.epoch)
+                     : fmt::format("step {} of epoch {}", p.step, p.epoch + 1);
+}
+
 namespace {
 
 constexpr const char* kStateFormat = "train_mlp training state";
@@ -208,11 +214,10 @@ TrainingState read_training_state(const std::filesystem::path& model_file,
                                 state.loader_epoch));
   }
   if (state.progress.epoch != info.progress.epoch || state.progress.step != info.progress.step) {
-    bad_state(path,
-              fmt::format("is of epoch {} step {}, but {} of epoch {} step {} (a crash "
-                          "between writing the two files?); resume from a matching pair",
-                          state.progress.epoch, state.progress.step, model_file.filename().string(),
-                          info.progress.epoch, info.progress.step));
+    bad_state(path, fmt::format("is of {}, but {} of {} (a crash between writing the two "
+                                "files?); resume from a matching pair",
+                                describe(state.progress), model_file.filename().string(),
+                                describe(info.progress)));
   }
   for (const auto& [key, value] : meta)
     if (key.starts_with("config.")) state.config[key.substr(7)] = value;

@@ -36,6 +36,10 @@ struct Progress {
   bool operator==(const Progress&) const = default;
 };
 
+// Where a progress stands, in the words of the messages: "the end of epoch 2", or "step 1320
+// of epoch 3" (epochs counted from 1, as the table prints them).
+std::string describe(const Progress& p);
+
 // What model.safetensors records besides the weights.
 struct CheckpointInfo {
   std::string dataset;

@@ -283,7 +283,8 @@ ParseResult parse_flags(int argc, char** argv) {
       ->check(number_in(0, 1))
       ->capture_default_str();
   app.add_option("--schedule", c.schedule,
-                 "Learning-rate schedule: none, step (x0.1 after each third of the epochs), "
+                 "Learning-rate schedule: none, step (x0.1 after each third of the epochs, rounded "
+                 "up: after 4 and 8 of 10), "
                  "cosine (down to 0 at the last epoch)")
       ->check(CLI::IsMember({"none", "step", "cosine"}))
       ->capture_default_str();

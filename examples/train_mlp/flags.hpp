@@ -66,7 +66,7 @@ int64_t training_points(int64_t samples, int64_t classes, double test_fraction);
 std::map<std::string, std::string> run_config(const Config& c);
 void apply_run_config(Config& c, const std::map<std::string, std::string>& config);
 inline constexpr const char* kChangeableOnResume =
-    "--epochs, --out, --force, --threads, --detect-anomaly, --brief";
+    "--epochs, --out, --force, --threads, --detect-anomaly, --brief, --log-steps";
 bool changeable_on_resume(const std::string& flag);
 
 // Parses argv. Returns the config, or the process exit code when the program should stop here:

@@ -126,8 +126,10 @@ void print_files(const fs::path& dir, const Console& console) {
   console.note("  boundary.svg       the class the network predicts at every point, with the data");
   console.note("  metrics.csv        the table above; timing.csv has the seconds per epoch");
   console.note("  graph.dot          one training step's graph: dot -Tsvg graph.dot -o graph.svg");
-  console.note(fmt::format("  model.safetensors  the weights; evaluate again with --eval-only {}",
-                           (dir / "model.safetensors").string()));
+  if (fs::exists(dir / "model.safetensors")) {  // a run that diverged in epoch 1 wrote none
+    console.note(fmt::format("  model.safetensors  the weights; evaluate again with --eval-only {}",
+                             (dir / "model.safetensors").string()));
+  }
 }
 
 // A flag on the command line that a resume cannot honour: exit code 2, like a bad flag.

@@ -10,7 +10,8 @@
 #                flag or a checkpoint without training state is refused
 #   resume_before_flags a checkpoint from before --activation/--dropout/--optimizer resumes as
 #                ReLU, no Dropout, SGD; other values of those flags are refused
-#   resume_longer a resume into a longer --epochs continues the saved cosine schedule
+#   resume_longer a resume into a longer --epochs continues the saved cosine schedule; the step
+#                schedule decays after each third of the epochs
 #   signal       SIGTERM / SIGINT stop a running process with a checkpoint; resumed, it matches
 #                (SIGINT with GELU, Dropout and AdamW: the masks continue mid-epoch)
 #   explode      a loss that explodes without NaN/Inf stops the run, naming the learning rate
@@ -312,6 +313,22 @@ elseif(CASE STREQUAL "resume_longer")
   expect("epoch 5: expected lr 0 (the end of a T_max = 4 cosine), got ${lr5}" lr5 STREQUAL "0")
   expect("epoch 6: expected the lr rising again, got ${lr6}" lr6 MATCHES "^0\\.0[0-9]+$")
 
+  # --schedule step: x0.1 after each third of the epochs, rounded up (--help): with 10 epochs,
+  # 4 at lr, 4 at lr / 10, 2 at lr / 100.
+  run_train_mlp(code stdout stderr --samples 200 --epochs 10 --schedule step --lr 0.1 --seed 0
+                --threads 1 --brief --out "${WORK_DIR}/step")
+  expect("step schedule: expected exit code 0, got ${code}\n${stderr}" code EQUAL 0)
+  file(STRINGS "${WORK_DIR}/step/metrics.csv" rows)
+  set(lrs "")
+  list(REMOVE_AT rows 0)  # the header
+  foreach(row IN LISTS rows)
+    if(row MATCHES ",([0-9.e-]+)$")
+      string(APPEND lrs "${CMAKE_MATCH_1} ")
+    endif()
+  endforeach()
+  expect("step schedule: expected lr 0.1 x4, 0.01 x4, 0.001 x2, got ${lrs}"
+         lrs STREQUAL "0.1 0.1 0.1 0.1 0.01 0.01 0.01 0.01 0.001 0.001 ")
+
 elseif(CASE STREQUAL "signal")
   # SIGTERM and SIGINT sent to a running train_mlp: it finishes its step, writes a checkpoint,
   # says how to resume and exits with 143 / 130; resumed, it ends with the bytes of a run that
@@ -364,6 +381,13 @@ elseif(CASE STREQUAL "explode")
   string(REGEX MATCH "\n     1  [0-9]\\.[0-9][0-9][0-9]e\\+[0-9][0-9]      [0-9][0-9]\\.[0-9]%" row
          "${stdout}")
   expect("explode: expected the row aligned, the loss in scientific notation, got\n${stdout}" row)
+  # Stopped in epoch 1, it wrote no checkpoint: the list of files must not offer one.
+  run_train_mlp(code stdout stderr --dataset blobs --no-bn --lr 1.0 --schedule none --epochs 5
+                --seed 0 --threads 1 --out "${WORK_DIR}/explode-notes")
+  string(FIND "${stdout}" "No checkpoint was written." said)
+  string(FIND "${stdout}" "--eval-only" offered)
+  expect("explode: expected 'No checkpoint was written.', got\n${stdout}" said GREATER -1)
+  expect("explode: expected no checkpoint offered, got\n${stdout}" offered EQUAL -1)
 
 elseif(CASE STREQUAL "diverge")
   run_train_mlp(code stdout stderr --lr 100 --momentum 0.999 --weight-decay 1 --schedule none

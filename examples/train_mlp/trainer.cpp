@@ -39,7 +39,9 @@ extern "C" void on_stop_signal(int signal) {
 std::unique_ptr<mg::optim::LRScheduler> make_schedule(const Config& c,
                                                       mg::optim::Optimizer& optimizer) {
   if (c.schedule == "step") {
-    return std::make_unique<mg::optim::StepLR>(optimizer, std::max<int64_t>(1, c.epochs / 3), 0.1);
+    // x0.1 every ceil(epochs / 3) epochs: with 10, from epoch 5 and again from epoch 9
+    return std::make_unique<mg::optim::StepLR>(optimizer, std::max<int64_t>(1, (c.epochs + 2) / 3),
+                                               0.1);
   }
   if (c.schedule == "cosine")
     return std::make_unique<mg::optim::CosineAnnealingLR>(optimizer, c.epochs);
@@ -275,9 +277,8 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
   auto last_good = [&]() {
     if (last_checkpoint_.empty()) return std::string("No checkpoint was written.");
     const CheckpointInfo info = read_checkpoint_info(last_checkpoint_);
-    return fmt::format("The last good checkpoint is {} (epoch {}{}).", last_checkpoint_.string(),
-                       info.progress.epoch,
-                       info.progress.step ? fmt::format(", step {}", info.progress.step) : "");
+    return fmt::format("The last good checkpoint is {} (at {}).", last_checkpoint_.string(),
+                       describe(info.progress));
   };
   auto how_to_resume = [&]() {
     return fmt::format("Resume with: train_mlp --resume {} (add --epochs N to train longer)",
