@@ -58,14 +58,16 @@ void permute_into(const T* x, const Shape& xs, int dim0, int dim1, T* y, bool ac
 template <typename T>
 BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   const int r = x.rank();
+  // As in PyTorch, a negative dim counts from the end: -1 is the last.
+  const bool in_range = -r <= dim0 && dim0 < r && -r <= dim1 && dim1 < r;
+  if (r < 2 || !in_range) {
+    fail<ShapeError>(
+        "transpose: expected two dims in [{}, {}) of a rank 2 or 3 input, got dims {} and {} of "
+        "shape {}",
+        -r, r, dim0, dim1, x.shape());
+  }
   if (dim0 < 0) dim0 += r;
   if (dim1 < 0) dim1 += r;
-  if (r < 2 || dim0 < 0 || dim0 >= r || dim1 < 0 || dim1 >= r) {
-    fail<ShapeError>(
-        "transpose: expected two dims in [0, {}) of a rank 2 or 3 input, got dims "
-        "{} and {} of shape {}",
-        r, dim0, dim1, x.shape());
-  }
   std::array<int64_t, 3> dims{};
   for (int i = 0; i < r; ++i) dims[i] = x.size(i);
   std::swap(dims[dim0], dims[dim1]);

@@ -151,10 +151,10 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
     {[](World&) { mg::matmul(zeros({3}), zeros({3, 2})); },
      "matmul: expected (N, K) x (K, M) matrices, got (3) x (3, 2)"},
     {[](World& w) { mg::transpose(w.x, 0, 2); },
-     "transpose: expected two dims in [0, 2) of a rank 2 or 3 input, got dims 0 and 2 of shape "
+     "transpose: expected two dims in [-2, 2) of a rank 2 or 3 input, got dims 0 and 2 of shape "
      "(4, 3)"},
     {[](World&) { mg::transpose(zeros({5})); },
-     "transpose: expected two dims in [0, 1) of a rank 2 or 3 input, got dims 0 and 1 of shape "
+     "transpose: expected two dims in [-1, 1) of a rank 2 or 3 input, got dims 0 and 1 of shape "
      "(5)"},
     {[](World& w) { mg::reshape(w.x, Shape{5, 2}); },
      "reshape: expected a shape with 12 elements like (4, 3), got (5, 2) (10 elements)"},

@@ -105,14 +105,18 @@ TEST_CASE("linalg ops: shape errors are pinned", "[ops]") {
 
   REQUIRE_THROWS_AS(mg::transpose(a, 0, 2), mg::ShapeError);
   REQUIRE_THROWS_WITH(mg::transpose(a, 0, 2),
-                      "transpose: expected two dims in [0, 2) of a rank 2 or 3 input, got dims 0 "
+                      "transpose: expected two dims in [-2, 2) of a rank 2 or 3 input, got dims 0 "
                       "and 2 of shape (2, 3)");
   REQUIRE_THROWS_WITH(mg::transpose(TensorD::zeros({4})),
-                      "transpose: expected two dims in [0, 1) of a rank 2 or 3 input, got dims 0 "
+                      "transpose: expected two dims in [-1, 1) of a rank 2 or 3 input, got dims 0 "
                       "and 1 of shape (4)");
   REQUIRE_THROWS_WITH(mg::transpose(TensorD::zeros({2, 3, 4}), 0, 3),
-                      "transpose: expected two dims in [0, 3) of a rank 2 or 3 input, got dims 0 "
+                      "transpose: expected two dims in [-3, 3) of a rank 2 or 3 input, got dims 0 "
                       "and 3 of shape (2, 3, 4)");
+  // A negative dim is named as given, not as counted from the end.
+  REQUIRE_THROWS_WITH(mg::transpose(TensorD::zeros({2, 3, 4}), -5, 0),
+                      "transpose: expected two dims in [-3, 3) of a rank 2 or 3 input, got dims -5 "
+                      "and 0 of shape (2, 3, 4)");
 
   REQUIRE_THROWS_AS(mg::reshape(a, {4}), mg::ShapeError);
   REQUIRE_THROWS_WITH(
