@@ -166,6 +166,8 @@ BackwardFn<T> backward_binary(const Broadcast& p, Reads reads, const BasicTensor
 
 template <typename T>
 BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
+  require_defined("add", a, "first operand");
+  require_defined("add", b, "second operand");
   // y = a + b
   const Broadcast plan = broadcast("add", a.shape(), b.shape());
   BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a + b; });
@@ -178,6 +180,8 @@ BasicTensor<T> add(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 
 template <typename T>
 BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
+  require_defined("sub", a, "first operand");
+  require_defined("sub", b, "second operand");
   // y = a - b
   const Broadcast plan = broadcast("sub", a.shape(), b.shape());
   BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a - b; });
@@ -190,6 +194,8 @@ BasicTensor<T> sub(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 
 template <typename T>
 BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
+  require_defined("mul", a, "first operand");
+  require_defined("mul", b, "second operand");
   // y = a * b
   const Broadcast plan = broadcast("mul", a.shape(), b.shape());
   BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a * b; });
@@ -203,6 +209,8 @@ BasicTensor<T> mul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
 
 template <typename T>
 BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
+  require_defined("div", a, "first operand");
+  require_defined("div", b, "second operand");
   // y = a / b
   const Broadcast plan = broadcast("div", a.shape(), b.shape());
   BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a / b; });
@@ -213,43 +221,54 @@ BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   return y;
 }
 
+// The backward of an op with a scalar constant: dx (+)= f(dy), elementwise. A fresh gradient is
+// written, not added to zeros, so that a -0 in f(dy) stays -0, as in PyTorch.
+template <typename T, typename F>
+BackwardFn<T> scalar_backward(F f) {
+  return [f](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
+    const typename BasicTensor<T>::GradBuffer dx = in[0].grad_buffer();
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> out(dx.data, dy.numel());
+    if (dx.accumulate) {
+      out += f(dy.flat());
+    } else {
+      out = f(dy.flat());
+    }
+  };
+}
+
 template <typename T>
 BasicTensor<T> add(const BasicTensor<T>& a, double s) {
+  require_defined("add", a);
   // y = a + s
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() + static_cast<T>(s);
   // dy/da = 1
-  y.set_grad_fn("add_scalar", {a},
-                [](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
-                  in[0].grad_flat() += dy.flat();
-                });
+  y.set_grad_fn("add_scalar", {a}, scalar_backward<T>([](const auto& g) { return g; }));
   return y;
 }
 
 template <typename T>
 BasicTensor<T> mul(const BasicTensor<T>& a, double s) {
+  require_defined("mul", a);
   // y = a * s
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() * static_cast<T>(s);
   // dy/da = s
   y.set_grad_fn("mul_scalar", {a},
-                [s](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
-                  in[0].grad_flat() += dy.flat() * static_cast<T>(s);
-                });
+                scalar_backward<T>([s](const auto& g) { return g * static_cast<T>(s); }));
   return y;
 }
 
 template <typename T>
 BasicTensor<T> div(const BasicTensor<T>& a, double s) {
+  require_defined("div", a);
   // y = a / s, divided (as PyTorch does), not multiplied by 1 / s: that rounds twice, and
   // overflows where 1 / s does (s = 1e-39 in float) although a / s may not
   BasicTensor<T> y = BasicTensor<T>::empty(a.shape());
   y.flat() = a.flat() / static_cast<T>(s);
   // dy/da = 1 / s
   y.set_grad_fn("div_scalar", {a},
-                [s](const BasicTensor<T>& dy, std::span<const BasicTensor<T>> in) {
-                  in[0].grad_flat() += dy.flat() / static_cast<T>(s);
-                });
+                scalar_backward<T>([s](const auto& g) { return g / static_cast<T>(s); }));
   return y;
 }
 

@@ -8,6 +8,8 @@ namespace mg {
 
 template <typename T>
 BasicTensor<T> matmul(const BasicTensor<T>& a, const BasicTensor<T>& b) {
+  require_defined("matmul", a, "first operand");
+  require_defined("matmul", b, "second operand");
   if (a.rank() != 2 || b.rank() != 2 || a.size(1) != b.size(0)) {
     fail<ShapeError>("matmul: expected (N, K) x (K, M) matrices, got {} x {}", a.shape(),
                      b.shape());
@@ -57,6 +59,7 @@ void permute_into(const T* x, const Shape& xs, int dim0, int dim1, T* y, bool ac
 
 template <typename T>
 BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
+  require_defined("transpose", x);
   const int r = x.rank();
   // As in PyTorch, a negative dim counts from the end: -1 is the last.
   const bool in_range = -r <= dim0 && dim0 < r && -r <= dim1 && dim1 < r;
@@ -84,6 +87,7 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
 
 template <typename T>
 BasicTensor<T> reshape(const BasicTensor<T>& x, const Shape& shape) {
+  require_defined("reshape", x);
   // A default Shape has rank 0 (and numel() 1): no tensor has it, so it is not a target either.
   if (shape.rank() == 0) {
     fail<ShapeError>("reshape: expected a shape of rank 1 to {}, got rank 0", Shape::kMaxRank);

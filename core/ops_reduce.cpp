@@ -40,6 +40,7 @@ Reduction plan(const char* op, const Shape& s, int dim, bool keepdim) {
 // each y[o] is one pairwise sum; otherwise each (n, inner) slab is summed down its columns.
 template <typename T>
 BasicTensor<T> reduce(const char* op, const BasicTensor<T>& x, int dim, bool keepdim, bool mean) {
+  require_defined(op, x);
   const Reduction r = plan(op, x.shape(), dim, keepdim);
   if (mean && r.n == 0) {
     fail<ShapeError>("mean: expected a non-empty dim {}, got shape {}", dim, x.shape());
@@ -75,6 +76,7 @@ BasicTensor<T> reduce(const char* op, const BasicTensor<T>& x, int dim, bool kee
 // y = scale * sum of all elements (one pairwise sum); dx += scale * dy.
 template <typename T>
 BasicTensor<T> reduce_all(const char* op, const BasicTensor<T>& x, bool mean) {
+  require_defined(op, x);
   const double total = pairwise_sum(x.data(), x.numel());
   BasicTensor<T> y = BasicTensor<T>::empty(Shape{1});
   y.data()[0] = static_cast<T>(mean ? total / static_cast<double>(x.numel()) : total);

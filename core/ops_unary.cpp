@@ -60,6 +60,7 @@ BackwardFn<T> backward_from_output(const BasicTensor<T>& y, F local) {
 
 template <typename T>
 BasicTensor<T> neg(const BasicTensor<T>& x) {
+  require_defined("neg", x);
   // y = -x
   BasicTensor<T> y = forward_unary(x, [](T x) { return -x; });
   // dy/dx = -1: nothing saved
@@ -71,6 +72,7 @@ BasicTensor<T> neg(const BasicTensor<T>& x) {
 
 template <typename T>
 BasicTensor<T> exp(const BasicTensor<T>& x) {
+  require_defined("exp", x);
   // y = e^x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::exp(x); });
   // dy/dx = e^x = y
@@ -80,6 +82,7 @@ BasicTensor<T> exp(const BasicTensor<T>& x) {
 
 template <typename T>
 BasicTensor<T> log(const BasicTensor<T>& x) {
+  require_defined("log", x);
   // y = ln x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::log(x); });
   // dy/dx = 1 / x
@@ -89,6 +92,7 @@ BasicTensor<T> log(const BasicTensor<T>& x) {
 
 template <typename T>
 BasicTensor<T> sqrt(const BasicTensor<T>& x) {
+  require_defined("sqrt", x);
   // y = x^(1/2)
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::sqrt(x); });
   // dy/dx = 1 / (2 sqrt(x)) = 1 / (2 y)
@@ -112,6 +116,7 @@ T power(T x, double p) {
 
 template <typename T>
 BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
+  require_defined("pow", x);
   const T p = static_cast<T>(exponent);
   // y = x^p
   BasicTensor<T> y = forward_unary(x, [exponent](T x) { return power(x, exponent); });
@@ -125,6 +130,7 @@ BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
 
 template <typename T>
 BasicTensor<T> relu(const BasicTensor<T>& x) {
+  require_defined("relu", x);
   // y = max(x, 0), and NaN stays NaN (as in PyTorch): `x <= 0` is false for NaN, where `x > 0 ?
   // x : 0` would turn it into 0 and hide a diverged input from everything downstream.
   BasicTensor<T> y = forward_unary(x, [](T x) { return x <= 0 ? T(0) : x; });
@@ -136,6 +142,7 @@ BasicTensor<T> relu(const BasicTensor<T>& x) {
 
 template <typename T>
 BasicTensor<T> tanh(const BasicTensor<T>& x) {
+  require_defined("tanh", x);
   // y = tanh x
   BasicTensor<T> y = forward_unary(x, [](T x) { return std::tanh(x); });
   // dy/dx = 1 - tanh^2 x = 1 - y^2
@@ -145,6 +152,7 @@ BasicTensor<T> tanh(const BasicTensor<T>& x) {
 
 template <typename T>
 BasicTensor<T> sigmoid(const BasicTensor<T>& x) {
+  require_defined("sigmoid", x);
   // y = 1 / (1 + e^-x), written to avoid overflow of e^-x for very negative x
   BasicTensor<T> y = forward_unary(x, [](T x) {
     if (x >= 0) return 1 / (1 + std::exp(-x));

@@ -336,4 +336,15 @@ typename BasicTensor<T>::MatrixMap BasicTensor<T>::grad_matrix() const {
 template class BasicTensor<float>;
 template class BasicTensor<double>;
 
+template <typename T>
+void require_defined(const char* op, const BasicTensor<T>& t, const char* what) {
+  if (!t.defined()) {
+    fail<std::invalid_argument>(
+        "{}: expected a defined tensor as {}, got an undefined (default-constructed) one", op,
+        what);
+  }
+}
+template void require_defined(const char*, const BasicTensor<float>&, const char*);
+template void require_defined(const char*, const BasicTensor<double>&, const char*);
+
 }  // namespace mg

@@ -184,6 +184,13 @@ class BasicTensor {
 using Tensor = BasicTensor<float>;
 using TensorD = BasicTensor<double>;
 
+// Every op and layer calls this first on its tensor arguments, so that an undefined
+// (default-constructed) one is reported by the call that received it: throws
+// std::invalid_argument "OP: expected a defined tensor as WHAT, got an undefined
+// (default-constructed) one".
+template <typename T>
+void require_defined(const char* op, const BasicTensor<T>& t, const char* what = "input");
+
 extern template class BasicTensor<float>;
 extern template class BasicTensor<double>;
 

@@ -153,14 +153,15 @@ Loops<T> choose_loops(Layout s) {
 }
 
 // Data near T's limits: where the fast path's statistics fail fast_path_holds (|mean| above
-// 2^103, std outside about 1e-15 to 1e15 in float, a NaN or infinite mean), the plain loops, in
+// 2^103, std outside about 1e-15 to 1e15 in float, gamma inv_std beyond float's normal range,
+// a NaN or infinite mean), the plain loops, in
 // double, compute them again (in training) and write y again, and take the backward. Returns the
 // loops that hold for these statistics.
 template <typename T>
 Loops<T> plain_where_fast_fails(Loops<T> loops, const T* x, Layout s, const T* gamma, const T* beta,
                                 double eps, double* mean, double* var, double* inv_std, T* y) {
   if (loops.backward == backward_plain<T> ||
-      batchnorm1d_fast::fast_path_holds<T>(mean, inv_std, s.C))
+      batchnorm1d_fast::fast_path_holds<T>(mean, inv_std, gamma, s.C))
     return loops;
   if (var) {
     forward_train_plain(x, s, gamma, beta, eps, mean, var, inv_std, y);
@@ -197,6 +198,7 @@ void set_batchnorm1d_path(BatchNormPath path) {
 
 template <typename T>
 BasicTensor<T> BasicBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
+  require_defined("BatchNorm1d", x);
   // Batch statistics in training (unless frozen), and always without running statistics.
   const bool batch_stats = (this->is_training() && !frozen_) || !options_.track_running_stats;
   check_input(x, batch_stats);  // every check comes before any state changes

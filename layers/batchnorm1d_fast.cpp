@@ -175,6 +175,10 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
   const SplitMean<T> mu = split_mean<T, 5>(args.mean, s.C);
   T* coef = scratch<T, 1>(3 * s.C);  // (3, C): a, b, k' with dx = a dy + b (x - mu.hi) + k'
   T *a = coef, *bc = coef + s.C, *k = coef + 2 * s.C;
+  // The same coefficients in double, with dx = a dy + b (x - mean) + k: where one of a channel's
+  // does not fit T (fits_normal: an extreme gamma, or dy), dx is taken in double from these.
+  double* exact = scratch<double, 3>(3 * s.C);
+  bool fit = true;
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
     // sum(dy * (x - mean)) first; times inv_std, it becomes sum(dy * x_hat) below.
@@ -208,12 +212,24 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
         const double inv = args.inv_std[c];
         const double ac = (gamma ? gamma[c] : 1.0) * inv;
         const double bcc = args.batch_stats ? -ac * inv * sum_dy_x_hat[c] / n : 0;
+        const double kc = args.batch_stats ? -ac * sum_dy[c] / n : 0;
         a[c] = static_cast<T>(ac);
         bc[c] = static_cast<T>(bcc);
-        k[c] = static_cast<T>((args.batch_stats ? -ac * sum_dy[c] / n : 0) - bcc * mu.lo[c]);
+        k[c] = static_cast<T>(kc - bcc * mu.lo[c]);
+        exact[c] = ac, exact[s.C + c] = bcc, exact[2 * s.C + c] = kc;
+        fit = fit && fits_normal<T>(ac) && fits_normal<T>(bcc) && fits_normal<T>(kc);
       }
     }
     if (!dx) return;
+    if (!fit) {  // in double, element by element (rare: data or gamma near T's limits)
+      const double *ea = exact, *eb = exact + s.C, *ek = exact + 2 * s.C;
+      for (int64_t i = b0 * s.C * s.L; i < b1 * s.C * s.L; ++i) {
+        const int64_t c = i / s.L % s.C;
+        const T v = static_cast<T>(ea[c] * dy[i] + eb[c] * (x[i] - args.mean[c]) + ek[c]);
+        dx[i] = args.accumulate ? dx[i] + v : v;
+      }
+      return;
+    }
     if (args.accumulate) {
       map_rows(s, b0, b1, [x, dy, dx, a, bc, k, hi = mu.hi](int64_t i, int64_t c) {
         dx[i] += a[c] * dy[i] + bc[c] * (x[i] - hi[c]) + k[c];

@@ -52,18 +52,26 @@ struct BackwardArgs {
   bool accumulate;        // dx += ... (dx already holds a gradient) instead of dx = ...
 };
 
-// Whether the fast path's arithmetic in T holds for these statistics (C channels each). Two
-// limits, both met by any data not near T's limits:
+// Whether the fast path's arithmetic in T holds for these statistics and gamma (C channels
+// each; gamma may be null: 1). Three limits, all met by any data not near T's limits:
 //   - it takes x - mean in T; for a finite x, |x - mean| <= |x| + |mean| rounds past T's largest
 //     value only when |mean| is above half an ulp of it (2^103, about 1e31, in float);
 //   - its sums square deviations of the size of std in T, and its backward multiplies by
-//     gamma inv_std^2 in T: both keep all their digits while var + eps = 1 / inv_std^2 lies in
+//     inv_std^2 in T: both keep all their digits while var + eps = 1 / inv_std^2 lies in
 //     [2^e, 2^-e], e = T's smallest normal exponent plus its digits (2^-101 to 2^101 in float:
 //     std from about 1e-15 to 1e15). Outside, squares of 1e-20 fall to float's denormals and
-//     gamma inv_std^2 overflows (eps = 0), or inv_std^2 underflows (data of scale 1e30).
-// A NaN or infinite mean fails the first: those statistics are recomputed by the plain loops.
+//     inv_std^2 overflows (eps = 0), or inv_std^2 underflows (data of scale 1e30);
+//   - y = (gamma inv_std) (x - mean) + beta takes gamma inv_std in T: 0 or a normal T.
+// (The backward's per-channel coefficients also depend on dy; it checks them itself and takes
+// the channels' dx in double where they do not fit T.) A NaN or infinite mean fails the first:
+// those statistics are recomputed by the plain loops.
 template <typename T>
-bool fast_path_holds(const double* mean, const double* inv_std, int64_t C) {
+bool fits_normal(double v) {
+  return v == 0 || (std::abs(v) >= double(std::numeric_limits<T>::min()) &&
+                    std::abs(v) <= double(std::numeric_limits<T>::max()));
+}
+template <typename T>
+bool fast_path_holds(const double* mean, const double* inv_std, const T* gamma, int64_t C) {
   using limits = std::numeric_limits<T>;
   constexpr double kLimit = double(limits::max()) * limits::epsilon() / 4;
   const double inv_lo = std::ldexp(1.0, (limits::min_exponent + limits::digits) / 2);
@@ -71,6 +79,7 @@ bool fast_path_holds(const double* mean, const double* inv_std, int64_t C) {
   for (int64_t c = 0; c < C; ++c) {
     if (!(std::abs(mean[c]) < kLimit)) return false;
     if (!(inv_std[c] >= inv_lo && inv_std[c] <= inv_hi)) return false;
+    if (!fits_normal<T>((gamma ? double(gamma[c]) : 1.0) * inv_std[c])) return false;
   }
   return true;
 }

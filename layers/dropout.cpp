@@ -21,6 +21,7 @@ BasicDropout<T>::BasicDropout(DropoutOptions options, Generator& gen)
 
 template <typename T>
 BasicTensor<T> BasicDropout<T>::forward(const BasicTensor<T>& x) {
+  require_defined("Dropout", x);
   if (!this->is_training() || options_.p == 0) return x;
   const double keep = 1 - options_.p;
   // The survivors' scale, rounded to T as PyTorch rounds it (noise.div_(1 - p) in T).

@@ -61,6 +61,7 @@ BasicGELU<T>::BasicGELU(GELUOptions options)
 
 template <typename T>
 BasicTensor<T> BasicGELU<T>::forward(const BasicTensor<T>& x) {
+  require_defined("GELU", x);
   BasicTensor<T> y = BasicTensor<T>::empty(x.shape());
   if (tanh_)
     y.flat() = x.flat().unaryExpr([](T v) { return gelu_tanh(v); });

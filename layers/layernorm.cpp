@@ -35,6 +35,7 @@ BasicLayerNorm<T>::BasicLayerNorm(int64_t normalized_shape, LayerNormOptions opt
 
 template <typename T>
 BasicTensor<T> BasicLayerNorm<T>::forward(const BasicTensor<T>& x) {
+  require_defined("LayerNorm", x);
   const int64_t C = normalized_shape_;
   if ((x.rank() != 2 && x.rank() != 3) || x.size(x.rank() - 1) != C) {
     fail<ShapeError>("LayerNorm: expected input of shape (N, {0}) or (N, L, {0}), got {1}", C,

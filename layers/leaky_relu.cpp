@@ -21,6 +21,7 @@ BasicLeakyReLU<T>::BasicLeakyReLU(LeakyReLUOptions options) : options_(options) 
 
 template <typename T>
 BasicTensor<T> BasicLeakyReLU<T>::forward(const BasicTensor<T>& x) {
+  require_defined("LeakyReLU", x);
   // The slope in the tensor's type, as PyTorch casts its scalar.
   const T slope = static_cast<T>(options_.negative_slope);
   // y = x if x > 0 else slope * x

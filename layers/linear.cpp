@@ -46,6 +46,7 @@ void BasicLinear<T>::reset_parameters(Generator& gen) {
 
 template <typename T>
 BasicTensor<T> BasicLinear<T>::forward(const BasicTensor<T>& x) {
+  require_defined("Linear", x);
   if (x.rank() != 2) {
     fail<ShapeError>("Linear: expected input of shape (N, {}), got {}", in_features_, x.shape());
   }

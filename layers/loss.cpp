@@ -12,6 +12,8 @@ namespace mg::nn {
 
 template <typename T>
 BasicTensor<T> mse_loss(const BasicTensor<T>& pred, const BasicTensor<T>& target) {
+  require_defined("mse_loss", pred, "prediction");
+  require_defined("mse_loss", target, "target");
   if (!(pred.shape() == target.shape())) {
     fail<ShapeError>("mse_loss: expected target of the same shape as pred {}, got {}", pred.shape(),
                      target.shape());
@@ -43,6 +45,7 @@ BasicTensor<T> mse_loss(const BasicTensor<T>& pred, const BasicTensor<T>& target
 
 template <typename T>
 BasicTensor<T> cross_entropy(const BasicTensor<T>& logits, std::span<const int64_t> targets) {
+  require_defined("cross_entropy", logits, "logits");
   if (logits.rank() != 2 || logits.size(0) == 0) {
     fail<ShapeError>("cross_entropy: expected logits of shape (N, K) with N > 0, got {}",
                      logits.shape());

@@ -106,6 +106,7 @@ struct Saved {
 
 template <typename T>
 BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
+  require_defined("SyncBatchNorm1d", x);
   // PyTorch synchronises only a training forward with batch statistics, and only when there is
   // someone to synchronise with; everything else is BatchNorm1d.
   if (!this->is_training() || this->is_frozen() || dist::world_size() == 1)
@@ -153,7 +154,7 @@ BasicTensor<T> BasicSyncBatchNorm1d<T>::forward(const BasicTensor<T>& x) {
   // BatchNorm1d's fast kernels, in T, where their arithmetic holds for these statistics; data
   // near T's limits (batchnorm1d_fast.hpp, fast_path_holds) are taken element by element in double.
   const bool fast =
-      batchnorm1d_fast::fast_path_holds<T>(saved.mean.data(), saved.inv_std.data(), C);
+      batchnorm1d_fast::fast_path_holds<T>(saved.mean.data(), saved.inv_std.data(), gamma, C);
   if (fast) {
     batchnorm1d_fast::forward_eval(x.data(), s, gamma, beta, saved.mean.data(),
                                    saved.inv_std.data(), y.data());

@@ -143,6 +143,25 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
      "mul: expected shapes that broadcast (equal dims, or 1), got (2, 3, 4) and (2, 2, 4)"},
     {[](World& w) { mg::div(w.x, zeros({2, 3})); },
      "div: expected shapes that broadcast (equal dims, or 1), got (4, 3) and (2, 3)"},
+    // ---- an undefined (default-constructed) tensor: named by the op or layer that got it ----
+    {[](World&) { mg::exp(Tensor{}); },
+     "exp: expected a defined tensor as input, got an undefined (default-constructed) one"},
+    {[](World& w) { mg::add(w.x, Tensor{}); },
+     "add: expected a defined tensor as second operand, got an undefined (default-constructed) "
+     "one"},
+    {[](World&) { mg::sum(Tensor{}, 0); },
+     "sum: expected a defined tensor as input, got an undefined (default-constructed) one"},
+    {[](World& w) { mg::matmul(Tensor{}, w.x); },
+     "matmul: expected a defined tensor as first operand, got an undefined (default-constructed) "
+     "one"},
+    {[](World&) { mg::nn::cross_entropy(Tensor{}, Labels{0}); },
+     "cross_entropy: expected a defined tensor as logits, got an undefined (default-constructed) "
+     "one"},
+    {[](World& w) { w.bn().forward(Tensor{}); },
+     "BatchNorm1d: expected a defined tensor as input, got an undefined (default-constructed) "
+     "one"},
+    {[](World& w) { w.model.at<Linear>(0).forward(Tensor{}); },
+     "Linear: expected a defined tensor as input, got an undefined (default-constructed) one"},
     // ---- matmul, transpose, reshape ----
     {[](World& w) { mg::matmul(w.x, zeros({4, 2})); },
      "matmul: expected (N, K) x (K, M) matrices, got (4, 3) x (4, 2)"},

@@ -111,6 +111,22 @@ TEST_CASE("binary ops: a tensor divided by a scalar is divided as PyTorch divide
   CHECK(std::string(y.op()) == "div_scalar");
 }
 
+TEST_CASE("binary ops: with a scalar constant a -0 gradient stays -0 as in PyTorch", "[ops]") {
+  // A fresh gradient is written, not added to zeros (+0 + -0 would be +0).
+  mg::Tensor x = mg::Tensor::from_vector({1, 2}, Shape{2}, /*requires_grad=*/true);
+  const mg::Tensor minus_zero = mg::Tensor::from_vector({-0.0f, -0.0f}, Shape{2});
+  const mg::Tensor zero = mg::Tensor::from_vector({0.0f, 0.0f}, Shape{2});
+  for (int op = 0; op < 3; ++op) {
+    INFO("op " << op);
+    x.clear_grad();
+    if (op == 0) (x + 1.0).backward(minus_zero);  // dx = dy = -0
+    if (op == 1) (x * -1.0).backward(zero);       // dx = -dy = -0
+    if (op == 2) (x / -2.0).backward(zero);       // dx = dy / -2 = -0
+    CHECK(std::signbit(x.grad().at(0)));
+    CHECK(std::signbit(x.grad().at(1)));
+  }
+}
+
 TEST_CASE("binary ops: broadcast forward values", "[ops]") {
   const TensorD a = TensorD::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
   const TensorD row = TensorD::from_vector({10, 20, 30}, {3});
