@@ -177,7 +177,7 @@ void backward(const T* x, const T* dy, Layout s, const T* gamma, BackwardArgs ar
   T *a = coef, *bc = coef + s.C, *k = coef + 2 * s.C;
   // The same coefficients in double, with dx = a dy + b (x - mean) + k: where one of a channel's
   // does not fit T (fits_normal: an extreme gamma, or dy), dx is taken in double from these.
-  double* exact = scratch<double, 3>(3 * s.C);
+  double* exact = scratch<double, 7>(3 * s.C);  // 7: no slot a double T uses
   bool fit = true;
   run_team(nt, [&](int t, int team) {
     const auto [b0, b1] = share(s.N, t, team);
