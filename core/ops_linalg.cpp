@@ -62,8 +62,9 @@ BasicTensor<T> transpose(const BasicTensor<T>& x, int dim0, int dim1) {
   require_defined("transpose", x);
   const int r = x.rank();
   // As in PyTorch, a negative dim counts from the end: -1 is the last.
+  if (r < 2) fail<ShapeError>("transpose: expected a rank 2 or 3 input, got shape {}", x.shape());
   const bool in_range = -r <= dim0 && dim0 < r && -r <= dim1 && dim1 < r;
-  if (r < 2 || !in_range) {
+  if (!in_range) {
     fail<ShapeError>(
         "transpose: expected two dims in [{}, {}) of a rank 2 or 3 input, got dims {} and {} of "
         "shape {}",

@@ -56,7 +56,8 @@ std::map<std::string, std::string> load(Module& module, const std::string& path)
   if (format != file.metadata.end() && format->second == "minigrad" &&
       version != file.metadata.end() && version->second != kCheckpointFormatVersion) {
     throw CheckpointError(fmt::format(
-        "load: '{}': expected a minigrad checkpoint of format_version {}, got format_version {}",
+        "load: '{}': expected a minigrad checkpoint of format_version \"{}\", got format_version "
+        "\"{}\"",
         path, kCheckpointFormatVersion, version->second));
   }
   std::map<std::string, const st::Entry*> entries;

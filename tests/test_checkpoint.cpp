@@ -155,9 +155,10 @@ TEST_CASE("load refuses a file that does not match the model and changes nothing
     mg::safetensors::File file = mg::safetensors::read_file(path);
     file.metadata["format_version"] = "99";  // a later layout may mean other keys
     mg::safetensors::write_file(path, file);
-    REQUIRE_THROWS_WITH(mg::load(target, path), "load: '" + path +
-                                                    "': expected a minigrad checkpoint of "
-                                                    "format_version 1, got format_version 99");
+    REQUIRE_THROWS_WITH(mg::load(target, path),
+                        "load: '" + path +
+                            "': expected a minigrad checkpoint of "
+                            "format_version \"1\", got format_version \"99\"");
   }
   SECTION("a damaged file") {
     mg::nn::Sequential source = make_net(6);

@@ -108,8 +108,7 @@ TEST_CASE("linalg ops: shape errors are pinned", "[ops]") {
                       "transpose: expected two dims in [-2, 2) of a rank 2 or 3 input, got dims 0 "
                       "and 2 of shape (2, 3)");
   REQUIRE_THROWS_WITH(mg::transpose(TensorD::zeros({4})),
-                      "transpose: expected two dims in [-1, 1) of a rank 2 or 3 input, got dims 0 "
-                      "and 1 of shape (4)");
+                      "transpose: expected a rank 2 or 3 input, got shape (4)");
   REQUIRE_THROWS_WITH(mg::transpose(TensorD::zeros({2, 3, 4}), 0, 3),
                       "transpose: expected two dims in [-3, 3) of a rank 2 or 3 input, got dims 0 "
                       "and 3 of shape (2, 3, 4)");
