@@ -154,9 +154,8 @@ Loops<T> choose_loops(Layout s) {
 
 // Data near T's limits: where the fast path's statistics fail fast_path_holds (|mean| above
 // 2^103, std outside about 1e-15 to 1e15 in float, gamma inv_std beyond float's normal range,
-// a NaN or infinite mean), the plain loops, in
-// double, compute them again (in training) and write y again, and take the backward. Returns the
-// loops that hold for these statistics.
+// a NaN or infinite mean), the plain loops, in double, compute them again (in training), write
+// y again and take the backward. Returns the loops that hold for these statistics.
 template <typename T>
 Loops<T> plain_where_fast_fails(Loops<T> loops, const T* x, Layout s, const T* gamma, const T* beta,
                                 double eps, double* mean, double* var, double* inv_std, T* y) {
