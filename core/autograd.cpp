@@ -169,13 +169,18 @@ void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool r
 
   // 2. Seed. A leaf root adds it into its .grad(). An op's output borrows the caller's gradient:
   //    a backward only reads dy, and pass_grad is dropped right after the root's backward, so
-  //    nothing writes to it and nothing is copied.
+  //    nothing writes to it and nothing is copied. Unless it is (a view of) the .grad() of a
+  //    tensor in this graph: backwards write into those, and one that writes elsewhere than
+  //    where it reads, as transpose(x).backward(x.grad()) does, would read its own output.
   if (!r.op) {
     seed_leaf(root, grad);
     return;  // a leaf has no backward
   }
   if (grad.defined()) {
-    r.pass_grad = grad.detach().node_;
+    const bool is_a_grad = std::any_of(order.begin(), order.end(), [&](const auto& n) {
+      return n->grad && n->grad->data == grad.node_->data;
+    });
+    r.pass_grad = is_a_grad ? grad.clone().node_ : grad.detach().node_;
   } else {
     r.pass_grad = BasicTensor<T>::full(r.shape, T(1)).node_;
   }

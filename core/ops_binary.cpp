@@ -92,7 +92,7 @@ BasicTensor<T> forward_binary(const Broadcast& p, const BasicTensor<T>& a, const
 
 // Which operand values a binary backward reads, as in PyTorch: none (add, sub: the derivatives
 // are constants); the other operand for each gradient (mul: da = dy b, db = dy a); b for a's
-// gradient and both for b's (div: da = dy / b, db = -dy a / b^2).
+// gradient and both for b's (div: da = dy / b, db = -dy (a / b) / b).
 enum class Reads { nothing, other_operand, quotient };
 // Where one operand's gradient terms go. An operand of y's shape gets one term per element,
 // added straight into its gradient. A stretched operand gets many per element (N for a (C) bias
@@ -214,9 +214,10 @@ BasicTensor<T> div(const BasicTensor<T>& a, const BasicTensor<T>& b) {
   // y = a / b
   const Broadcast plan = broadcast("div", a.shape(), b.shape());
   BasicTensor<T> y = forward_binary(plan, a, b, [](T a, T b) { return a / b; });
-  // dy/da = 1 / b, dy/db = -a / b^2
+  // dy/da = 1 / b, dy/db = -a / b^2, taken as -(a / b) / b, as PyTorch does: b * b overflows
+  // (or underflows to 0) long before the gradient does, as for b = 1e25f, a = 1e30f.
   y.set_grad_fn("div", {a, b}, backward_binary<T>(plan, Reads::quotient, a, b, [](T dy, T a, T b) {
-                  return std::pair{dy / b, -dy * a / (b * b)};
+                  return std::pair{dy / b, -dy * ((a / b) / b)};
                 }));
   return y;
 }

@@ -89,10 +89,13 @@ File parse(std::span<const std::byte> bytes);
 // over `path`, so a crash leaves either the old checkpoint or the new one, whole. Saves to one
 // path from several threads or processes take turns (each holds an flock on the temporary
 // file until its rename), so the file is always exactly one of them; a temporary file left by
-// a killed save is taken over by the next save to the same path.
+// a killed save is taken over by the next save to the same path. A symbolic link at `path` is
+// followed (the file it leads to is replaced, the link stays); a directory, device or FIFO
+// there is refused.
 void write_file(const std::string& path, const File& file);
 
-// Reads and parses the whole file at `path`.
+// Reads and parses the whole file at `path`: a regular file (a FIFO or device is refused), its
+// header checked against its size before the data is read. Every error names the path.
 File read_file(const std::string& path);
 
 }  // namespace mg::safetensors

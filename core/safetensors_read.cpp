@@ -1,17 +1,22 @@
 // Reading safetensors: parse() trusts nothing in the bytes. Every length and offset is checked
 // against the bytes actually present before it is used, so the largest allocation is bounded
-// by the input's own size (the header is capped at 100 MB, the data is copied out of the input).
+// by the input's own size (the header is capped at 100 MB, the data is copied out of the input;
+// read_file allocates for the data only once the header has been checked against the file).
 // The format is described in core/safetensors.hpp.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <optional>
 #include <set>
+#include <stdexcept>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -218,12 +223,11 @@ std::optional<uint64_t> byte_size(Dtype dtype, std::span<const int64_t> shape) {
   return bytes;
 }
 
-File parse(std::span<const std::byte> bytes) {
-  if (bytes.size() < 8) {
-    bad("expected at least 8 bytes (the header length), got {} bytes", bytes.size());
-  }
-  const uint64_t header_size = read_u64_le(bytes.first<8>());
-  const uint64_t after_length = bytes.size() - 8;
+namespace {
+
+// The header length field, checked against what follows it (`after_length` bytes).
+uint64_t checked_header_size(std::span<const std::byte, 8> field, uint64_t after_length) {
+  const uint64_t header_size = read_u64_le(field);
   if (header_size > kMaxHeaderBytes) {
     bad("header length {} is over the {} byte limit (a corrupt length field?)", header_size,
         kMaxHeaderBytes);
@@ -232,33 +236,51 @@ File parse(std::span<const std::byte> bytes) {
     bad("header length {} runs past the end of the file (expected at most {} bytes)", header_size,
         after_length);
   }
-  const std::span<const std::byte> data = bytes.subspan(8 + header_size);  // (data section)
-  const Json header = parse_header(bytes.subspan(8, header_size));
+  return header_size;
+}
 
+// What a header says of a data section of `data_size` bytes, all of it checked: the tensors in
+// file order, their data not yet read, and where each one's bytes lie (ranges[i] for tensor i).
+struct Layout {
   File file;
+  std::vector<Range> ranges;
+};
+
+Layout parse_layout(std::span<const std::byte> header_bytes, uint64_t data_size) {
+  const Json header = parse_header(header_bytes);
+  Layout layout;
   std::vector<Entry> entries;
   std::vector<Range> ranges;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
-      file.metadata = parse_metadata(value);
+      layout.file.metadata = parse_metadata(value);
       continue;
     }
     ranges.emplace_back();
-    entries.push_back(parse_entry(key, value, data.size(), ranges.back()));
+    entries.push_back(parse_entry(key, value, data_size, ranges.back()));
   }
-  for (std::size_t i : check_tiling(entries, ranges, data.size())) {
-    const auto slice = data.subspan(ranges[i].begin, ranges[i].end - ranges[i].begin);
-    entries[i].data.assign(slice.begin(), slice.end());
-    file.tensors.push_back(std::move(entries[i]));
+  for (std::size_t i : check_tiling(entries, ranges, data_size)) {
+    layout.file.tensors.push_back(std::move(entries[i]));
+    layout.ranges.push_back(ranges[i]);
   }
-  return file;
+  return layout;
 }
 
-File read_file(const std::string& path) {
+// The kind of a file that is not a regular one, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+File read_file_unnamed(const std::string& path) {
   auto os_fail = [&](const char* what) {
     bad("cannot read '{}': {} failed: {}", path, what, std::strerror(errno));
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) os_fail("open");
   struct Closer {
     int fd;
@@ -266,16 +288,78 @@ File read_file(const std::string& path) {
   } closer{fd};
   struct stat info {};
   if (::fstat(fd, &info) != 0) os_fail("fstat");
-  std::vector<std::byte> bytes(static_cast<std::size_t>(std::max<off_t>(info.st_size, 0)));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) os_fail("read");
-    if (got == 0) bad("cannot read '{}': the file shrank while it was read", path);
-    done += static_cast<std::size_t>(got);
+  if (!S_ISREG(info.st_mode)) {
+    bad("cannot read '{}': expected a regular file, got {}", path, file_kind(info.st_mode));
   }
-  return parse(bytes);
+  const auto size = static_cast<uint64_t>(std::max<off_t>(info.st_size, 0));
+  // Exactly `count` bytes at `offset`, or an error: the file may shrink while it is read.
+  auto read_at = [&](std::byte* out, uint64_t count, uint64_t offset) {
+    while (count > 0) {
+      const ssize_t got = ::pread(fd, out, count, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) os_fail("read");
+      if (got == 0) bad("cannot read '{}': the file shrank while it was read", path);
+      out += got, count -= uint64_t(got), offset += uint64_t(got);
+    }
+  };
+  if (size < 8) bad("expected at least 8 bytes (the header length), got {} bytes", size);
+  std::array<std::byte, 8> field{};
+  read_at(field.data(), 8, 0);
+  const uint64_t header_size = checked_header_size(field, size - 8);
+  std::vector<std::byte> header(header_size);  // at most kMaxHeaderBytes, and in the file
+  read_at(header.data(), header_size, 8);
+  Layout layout = parse_layout(header, size - 8 - header_size);
+  const uint64_t data_start = 8 + header_size;
+  for (std::size_t i = 0; i < layout.ranges.size(); ++i) {
+    const Range& range = layout.ranges[i];
+    std::vector<std::byte>& data = layout.file.tensors[i].data;
+    auto too_big = [&] {
+      bad("cannot read '{}': tensor {} needs {} bytes, more than can be allocated", path,
+          show(layout.file.tensors[i].name), range.end - range.begin);
+    };
+    try {
+      data.resize(range.end - range.begin);
+    } catch (const std::bad_alloc&) {  // a file larger than memory
+      too_big();
+    } catch (const std::length_error&) {
+      too_big();
+    }
+    read_at(data.data(), data.size(), data_start + range.begin);
+  }
+  return std::move(layout.file);
+}
+
+}  // namespace
+
+File parse(std::span<const std::byte> bytes) {
+  if (bytes.size() < 8) {
+    bad("expected at least 8 bytes (the header length), got {} bytes", bytes.size());
+  }
+  const uint64_t header_size = checked_header_size(bytes.first<8>(), bytes.size() - 8);
+  const std::span<const std::byte> data = bytes.subspan(8 + header_size);  // (data section)
+  Layout layout = parse_layout(bytes.subspan(8, header_size), data.size());
+  for (std::size_t i = 0; i < layout.ranges.size(); ++i) {
+    const Range& range = layout.ranges[i];
+    const auto slice = data.subspan(range.begin, range.end - range.begin);
+    layout.file.tensors[i].data.assign(slice.begin(), slice.end());
+  }
+  return std::move(layout.file);
+}
+
+// read_file reads the length field and the header first, and checks them against the file's
+// size before it allocates anything for the data: a damaged or hostile file is refused without
+// reading it all, and each tensor is then read straight into its own buffer. Every error names
+// the path.
+File read_file(const std::string& path) {
+  try {
+    return read_file_unnamed(path);
+  } catch (const CheckpointError& e) {
+    const std::string_view message = e.what();
+    constexpr std::string_view prefix = "safetensors: ";
+    if (message.starts_with(std::string(prefix) + "cannot read '")) throw;  // names it already
+    fail<CheckpointError>("safetensors: '{}': {}", path,
+                          message.starts_with(prefix) ? message.substr(prefix.size()) : message);
+  }
 }
 
 }  // namespace mg::safetensors

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <string>
+#include <system_error>
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -156,6 +158,29 @@ void sync_folder(const std::string& path) {
   }
 }
 
+// The file a save replaces: `path`, or where its symbolic links lead, so that a save writes
+// through a link as opening the path would, and leaves the link in place. Anything but a
+// regular file there is refused: the rename would replace a device or a FIFO with a file.
+std::string save_target(const std::string& path) {
+  std::filesystem::path target = path;
+  std::error_code error;
+  for (int hops = 0; std::filesystem::is_symlink(target, error); ++hops) {
+    const std::filesystem::path next = std::filesystem::read_symlink(target, error);
+    if (error || hops == 40) {
+      fail<CheckpointError>("safetensors: cannot write '{}': cannot follow its symbolic link: {}",
+                            path, error ? error.message() : "too many levels of links");
+    }
+    target = next.is_absolute() ? next : target.parent_path() / next;
+  }
+  struct stat info {};
+  if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    fail<CheckpointError>(
+        "safetensors: cannot write '{}': expected a regular file or a new path, got {}", path,
+        S_ISDIR(info.st_mode) ? "a directory" : "a device, FIFO or socket");
+  }
+  return target.string();
+}
+
 }  // namespace
 
 std::vector<std::byte> serialize(const File& file) {
@@ -197,7 +222,8 @@ std::vector<std::byte> serialize(const File& file) {
 void write_file(const std::string& path, const File& file) {
   using testing::FailPoint;
   const std::vector<std::byte> bytes = serialize(file);  // a bad entry throws before any I/O
-  TempFile temp(path + ".tmp");
+  const std::string target = save_target(path);
+  TempFile temp(target + ".tmp");
   const char* step = "";
   auto os_fail = [&](const char* what) {
     fail<CheckpointError>("safetensors: cannot write '{}': {} '{}' failed: {}", path, what,
@@ -211,8 +237,8 @@ void write_file(const std::string& path, const File& file) {
   if (!temp.write(all.subspan(all.size() / 2))) os_fail("write");
   if (!temp.sync()) os_fail("fsync");
   maybe_fail(FailPoint::BeforeRename, path, "before renaming the temporary file");
-  if (!temp.commit(path)) os_fail("rename");
-  sync_folder(path);
+  if (!temp.commit(target)) os_fail("rename");
+  sync_folder(target);
 }
 
 void testing::set_fail_point(FailPoint point) {

@@ -139,6 +139,16 @@ TEST_CASE("engine: an explicit seed is borrowed, never written, and copied when 
     CHECK(y.grad().to_vector() == seed_values);
     CHECK(x.grad().to_vector() == std::vector<double>{2, -4, 6, 1});
   }
+  SECTION("a seed that is a .grad() of the graph is copied: a backward writes into it") {
+    // transpose's backward writes x.grad's transpose into x.grad: reading the seed from the
+    // same buffer would read its own output. PyTorch raises here; the gradient is G + G^T.
+    TensorD m = TensorD::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9}, {3, 3}, true);
+    mg::sum(m * m).backward();  // m.grad = 2 m
+    mg::transpose(m).backward(m.grad());
+    CHECK(m.grad().to_vector() == std::vector<double>{4, 12, 20, 12, 20, 28, 20, 28, 36});
+    mg::transpose(m).backward(mg::reshape(m.grad(), {3, 3}));  // a view of it, too
+    CHECK(m.grad().to_vector() == std::vector<double>{8, 24, 40, 24, 40, 56, 40, 56, 72});
+  }
   SECTION("a leaf root gets a copy too: its .grad() is the result") {
     x.backward(dy);
     dy.flat()(0) = 100;

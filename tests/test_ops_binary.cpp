@@ -111,6 +111,24 @@ TEST_CASE("binary ops: a tensor divided by a scalar is divided as PyTorch divide
   CHECK(std::string(y.op()) == "div_scalar");
 }
 
+TEST_CASE("binary ops: the divisor's gradient stays finite where b squared would not", "[ops]") {
+  // db = -dy (a / b) / b, as PyTorch 1.13 computes it; -dy a / (b b) overflows or underflows
+  // in b b first. PyTorch 1.13's values for these inputs, float32 and float64.
+  const mg::Tensor a = mg::Tensor::from_vector({1e30f, 1e-30f, 1.f}, Shape{3}, true);
+  const mg::Tensor b = mg::Tensor::from_vector({1e25f, 1e-25f, 1e20f}, Shape{3}, true);
+  mg::div(a, b).backward(mg::Tensor::full(Shape{3}, 1.f));
+  CHECK(b.grad().at(0) == -1e30f / 1e25f / 1e25f);       // -1e-20: b b = inf in float
+  CHECK(b.grad().at(1) == -(1e-30f / 1e-25f) / 1e-25f);  // -1e20: b b = 0 in float
+  CHECK(b.grad().at(2) == -(1.f / 1e20f) / 1e20f);       // -1e-40, a denormal
+  CHECK(b.grad().at(2) != 0);
+  const TensorD ad = TensorD::from_vector({1e300, 1e-300, -0.0}, Shape{3}, true);
+  const TensorD bd = TensorD::from_vector({1e200, 1e-200, 1e-320}, Shape{3}, true);
+  mg::div(ad, bd).backward(TensorD::full(Shape{3}, 1.0));
+  CHECK(bd.grad().at(0) == -1e-100);
+  CHECK(bd.grad().at(1) == -(1e-300 / 1e-200) / 1e-200);  // -1e100
+  CHECK(bd.grad().at(2) == 0);                            // not NaN: (-0 / b) / b is -0
+}
+
 TEST_CASE("binary ops: with a scalar constant a -0 gradient stays -0 as in PyTorch", "[ops]") {
   // A fresh gradient is written, not added to zeros (+0 + -0 would be +0).
   mg::Tensor x = mg::Tensor::from_vector({1, 2}, Shape{2}, /*requires_grad=*/true);
