@@ -4,6 +4,8 @@
 // the --batch-size check uses. The end-to-end runs (resume, signals) are ctest cases
 // (examples/train_mlp/test_train_mlp.cmake).
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <tuple>
@@ -17,6 +19,7 @@
 #include "train_mlp/checkpoint.hpp"
 #include "train_mlp/console.hpp"
 #include "train_mlp/flags.hpp"
+#include "train_mlp/run_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace train_mlp;
@@ -297,6 +300,37 @@ TEST_CASE("train_epoch: an epoch resumed after k steps ends as an uninterrupted 
   CHECK(rest.loss_sum == whole.loss_sum);
   for (std::size_t i = 0; i < a.parameters().size(); ++i)
     CHECK(a.parameters()[i].to_vector() == b.parameters()[i].to_vector());
+}
+
+TEST_CASE("write_text and Svg::save: a full disk stops them and the old file stays",
+          "[train_mlp]") {
+  const fs::path dir = scratch("full_disk");
+  const fs::path file = dir / "metrics.csv";
+  write_text(file, "epoch\n1\n");
+  // The new text goes beside the file first: pointed at /dev/full, that write meets a full disk.
+  auto fill_disk = [&](const fs::path& path) {
+    fs::create_symlink("/dev/full", fs::path(path.string() + ".partial"));
+  };
+  fill_disk(file);
+  CHECK_THROWS_WITH(write_text(file, "epoch\n1\n2\n"),
+                    "cannot write " + file.string() + ": No space left on device");
+  CHECK_FALSE(fs::exists(fs::symlink_status(fs::path(file.string() + ".partial"))));
+  std::ifstream in(file);
+  const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(kept == "epoch\n1\n");
+
+  const fs::path svg = dir / "loss.svg";
+  examples::Svg(10, 10).save(svg);
+  const auto size = fs::file_size(svg);
+  fill_disk(svg);
+  CHECK_THROWS_WITH(examples::Svg(20, 20).save(svg),
+                    "cannot write " + svg.string() + ": No space left on device");
+  CHECK(fs::file_size(svg) == size);
+
+  StepLog log("/dev/full");
+  CHECK_THROWS_WITH(log.append("1,1,0.5\n"),
+                    "--log-steps: cannot write /dev/full: No space left on device");
+  CHECK_THROWS_WITH(StepLog(dir), "--log-steps: cannot open " + dir.string() + ": Is a directory");
 }
 
 TEST_CASE("fit_number: fixed-point when it fits and shows the value, scientific otherwise",
