@@ -4,8 +4,11 @@
 // the --batch-size check uses. The end-to-end runs (resume, signals) are ctest cases
 // (examples/train_mlp/test_train_mlp.cmake).
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -16,6 +19,7 @@
 #include "train_mlp/checkpoint.hpp"
 #include "train_mlp/console.hpp"
 #include "train_mlp/flags.hpp"
+#include "train_mlp/run_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace train_mlp;
@@ -147,6 +151,53 @@ TEST_CASE("training state: a missing, mismatched or foreign file is refused", "[
   }
 }
 
+TEST_CASE("training state: counters that disagree with each other or the run are refused",
+          "[train_mlp]") {
+  Setup s;  // its schedule has stepped once: the end of epoch 1
+  const fs::path model = fs::path("run") / "model.safetensors";
+  TrainingState good = s.state({.epoch = 1});
+  good.config["--epochs"] = "3";
+  check_counters(good, 5, model);
+  TrainingState midway = good;
+  midway.progress = {.epoch = 1, .step = 4, .loss_sum = 3.5};
+  check_counters(midway, 5, model);
+
+  auto refused = [&](const TrainingState& state, const std::string& message) {
+    CHECK_THROWS_WITH(check_counters(state, 5, model),
+                      "run/training_state.safetensors: " + message);
+  };
+  TrainingState bad = good;
+  bad.loader_epoch = 2;
+  refused(bad,
+          "holds the data loader's epoch 2 but a progress of the end of epoch 1; expected "
+          "loader.epoch 1");
+  bad = good;
+  bad.schedule.integers["last_epoch"] = 0;
+  refused(bad,
+          "holds a schedule at last_epoch 0 (_step_count 2) but a progress of the end of epoch 1; "
+          "expected last_epoch 1 (_step_count 2)");
+  bad = midway;
+  bad.progress.step = 1'000'000'000;
+  refused(bad,
+          "holds a progress of step 1000000000 of epoch 2, but an epoch of this run has 5 steps");
+  bad = midway;
+  bad.progress.step = 5;
+  refused(bad, "holds a progress of step 5 of epoch 2, but an epoch of this run has 5 steps");
+  bad = good;
+  bad.progress.loss_sum = 2;
+  refused(bad, "holds a loss sum of 2 at the end of epoch 1; expected 0 at an epoch's end");
+  bad = midway;
+  bad.progress.loss_sum = -1;
+  refused(bad,
+          "holds a loss sum of -1 at step 4 of epoch 2; expected a sum of cross-entropies, >= 0");
+  bad = good;
+  bad.config["--epochs"] = "0";
+  refused(bad, "expected the run's --epochs (a whole number >= 1) among its saved flags, got '0'");
+  bad = midway;
+  bad.config["--epochs"] = "1";
+  refused(bad, "holds a progress of step 4 of epoch 2, beyond the run's --epochs 1");
+}
+
 TEST_CASE("run configuration: the new flags round-trip, a checkpoint without them is relu/0/sgd",
           "[train_mlp]") {
   Config c;
@@ -156,30 +207,69 @@ TEST_CASE("run configuration: the new flags round-trip, a checkpoint without the
   CHECK(saved.at("--dropout") == "0.25");
   CHECK(saved.at("--optimizer") == "adamw");
   Config back;
-  apply_run_config(back, saved);
+  apply_run_config(back, saved, "run/training_state.safetensors");
   CHECK(run_config(back) == saved);
 
   // Written before the flags existed: the run had ReLU, no Dropout and SGD.
   for (const char* flag : {"--activation", "--dropout", "--optimizer"}) saved.erase(flag);
-  apply_run_config(back, saved);
+  apply_run_config(back, saved, "run/training_state.safetensors");
   CHECK(back.activation == "relu");
   CHECK(back.dropout == 0);
   CHECK(back.optimizer == "sgd");
+}
 
-  // A value the flags would have refused is refused from a checkpoint too.
-  std::map<std::string, std::string> bad = run_config(c);
-  bad["--activation"] = "swish";
-  CHECK_THROWS_WITH(apply_run_config(back, bad),
-                    "the checkpoint's configuration has --activation swish, expected one of relu, "
-                    "tanh, gelu");
-  bad = run_config(c);
-  bad["--dropout"] = "1";
-  CHECK_THROWS_WITH(apply_run_config(back, bad),
-                    "the checkpoint's configuration has --dropout 1, expected a value in [0, 1)");
-  bad = run_config(c);
-  bad["--optimizer"] = "adam";
-  CHECK_THROWS_WITH(apply_run_config(back, bad),
-                    Catch::Contains("has --optimizer adam, expected one of sgd, adamw"));
+TEST_CASE("run configuration: the saved flags pass exactly the command line's checks",
+          "[train_mlp]") {
+  Config c;
+  c.samples = 200, c.hidden = {8}, c.optimizer = "adamw";  // --momentum is saved all the same
+  const std::map<std::string, std::string> good = run_config(c);
+  const std::string file = "run/training_state.safetensors";
+  Config back;
+  apply_run_config(back, good, file);
+  CHECK(run_config(back) == good);
+
+  // Each edit, and the message it must give: the file, the flag and the command line's words.
+  const std::string fails = file + ": the run's flags saved there fail the command line's checks: ";
+  const std::vector<std::tuple<std::string, std::string, std::string>> edits = {
+      {"--samples", "99999999999", "--samples: Value 99999999999 not in range 10 to 10000000"},
+      {"--dataset", "nosuch", "--dataset: nosuch not in {spirals,moons,blobs,circles}"},
+      {"--epochs", "abc", "--epochs: Value abc not in range 1 to 100000"},
+      {"--batch-size", "1", "--batch-size: Value 1 not in range 2 to 1000000"},
+      {"--batch-size", "500", "--batch-size: expected at most the 161 training samples, got 500"},
+      {"--seed", "-1", "--seed: Value -1 is not a non-negative integer"},
+      {"--momentum", "5", "--momentum: Value 5 not in [0, 0.999]"},
+      {"--hidden", "8,,8", "--hidden: an empty width in '8,,8': expected widths like 64,64"},
+      {"--activation", "swish", "--activation: swish not in {relu,tanh,gelu}"},
+      {"--dropout", "1", "--dropout: Value 1 not in [0, 1)"},
+      {"--optimizer", "adam", "--optimizer: adam not in {sgd,adamw}"},
+      {"--classes", "99", "--classes: Value 99 not in range 2 to 64"},
+      {"--lr", "nan", "--lr: Value nan not in (0, 100]"},
+  };
+  for (const auto& [flag, value, message] : edits) {
+    std::map<std::string, std::string> bad = good;
+    bad[flag] = value;
+    Config unchanged = back;
+    CHECK_THROWS_WITH(apply_run_config(unchanged, bad, file), fails + message);
+    CHECK(run_config(unchanged) == good);
+  }
+  std::map<std::string, std::string> bad = good;
+  bad["--no-bn"] = "maybe";
+  CHECK_THROWS_WITH(apply_run_config(back, bad, file),
+                    file +
+                        ": the run's flags saved there have --no-bn maybe, expected true or "
+                        "false");
+  bad = good;
+  bad.erase("--dataset");
+  CHECK_THROWS_WITH(apply_run_config(back, bad, file),
+                    file + ": the run's flags saved there have no --dataset");
+  bad = good;
+  bad["--resume"] = "elsewhere";
+  CHECK_THROWS_WITH(apply_run_config(back, bad, file),
+                    Catch::Contains("hold --resume elsewhere, which is not a flag that defines"));
+  bad = good;
+  bad["--dataset"] = "moons", bad["--classes"] = "3";
+  CHECK_THROWS_WITH(apply_run_config(back, bad, file),
+                    fails + "--classes: moons has 2 classes, got --classes 3");
 }
 
 TEST_CASE("train_epoch: an epoch resumed after k steps ends as an uninterrupted one",
@@ -210,6 +300,37 @@ TEST_CASE("train_epoch: an epoch resumed after k steps ends as an uninterrupted 
   CHECK(rest.loss_sum == whole.loss_sum);
   for (std::size_t i = 0; i < a.parameters().size(); ++i)
     CHECK(a.parameters()[i].to_vector() == b.parameters()[i].to_vector());
+}
+
+TEST_CASE("write_text and Svg::save: a full disk stops them and the old file stays",
+          "[train_mlp]") {
+  const fs::path dir = scratch("full_disk");
+  const fs::path file = dir / "metrics.csv";
+  write_text(file, "epoch\n1\n");
+  // The new text goes beside the file first: pointed at /dev/full, that write meets a full disk.
+  auto fill_disk = [&](const fs::path& path) {
+    fs::create_symlink("/dev/full", fs::path(path.string() + ".partial"));
+  };
+  fill_disk(file);
+  CHECK_THROWS_WITH(write_text(file, "epoch\n1\n2\n"),
+                    "cannot write " + file.string() + ": No space left on device");
+  CHECK_FALSE(fs::exists(fs::symlink_status(fs::path(file.string() + ".partial"))));
+  std::ifstream in(file);
+  const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(kept == "epoch\n1\n");
+
+  const fs::path svg = dir / "loss.svg";
+  examples::Svg(10, 10).save(svg);
+  const auto size = fs::file_size(svg);
+  fill_disk(svg);
+  CHECK_THROWS_WITH(examples::Svg(20, 20).save(svg),
+                    "cannot write " + svg.string() + ": No space left on device");
+  CHECK(fs::file_size(svg) == size);
+
+  StepLog log("/dev/full");
+  CHECK_THROWS_WITH(log.append("1,1,0.5\n"),
+                    "--log-steps: cannot write /dev/full: No space left on device");
+  CHECK_THROWS_WITH(StepLog(dir), "--log-steps: cannot open " + dir.string() + ": Is a directory");
 }
 
 TEST_CASE("fit_number: fixed-point when it fits and shows the value, scientific otherwise",

@@ -1,8 +1,8 @@
 #include "common/plot.hpp"
+#include "common/files.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <stdexcept>
 
@@ -85,9 +85,7 @@ std::string Svg::str() const {
 }
 
 void Svg::save(const std::filesystem::path& path) const {
-  std::ofstream out(path, std::ios::binary);
-  out << str();
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+  write_text(path, str());
 }
 
 std::vector<double> nice_ticks(double lo, double hi, int target_count, bool integer_only) {

@@ -27,7 +27,8 @@ class Svg {
             const std::string& anchor = "start", const std::string& extra = "");
 
   std::string str() const;
-  void save(const std::filesystem::path& path) const;  // throws std::runtime_error on failure
+  // Writes the picture atomically (examples::write_text): the old file stays if it cannot.
+  void save(const std::filesystem::path& path) const;
 
  private:
   double width_, height_;

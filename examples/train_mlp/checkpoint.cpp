@@ -68,6 +68,55 @@ std::filesystem::path training_state_path(const std::filesystem::path& model_fil
   return model_file.parent_path() / "training_state.safetensors";
 }
 
+void check_counters(const TrainingState& state, int64_t steps_per_epoch,
+                    const std::filesystem::path& model_file) {
+  const std::filesystem::path path = training_state_path(model_file);
+  const Progress& p = state.progress;
+  // Written at an epoch's end, the loader has begun as many epochs as are done; in the middle of
+  // one, the count that draws that epoch again (Trainer::capture).
+  if (state.loader_epoch != p.epoch) {
+    bad_state(path, fmt::format("holds the data loader's epoch {} but a progress of {}; expected "
+                                "loader.epoch {}",
+                                state.loader_epoch, describe(p), p.epoch));
+  }
+  // The schedule steps once per finished epoch, after the constructor's own step.
+  if (!state.schedule.integers.empty()) {
+    const auto last = state.schedule.integers.find("last_epoch");
+    const auto count = state.schedule.integers.find("_step_count");
+    if (last == state.schedule.integers.end() || count == state.schedule.integers.end())
+      bad_state(path, "expected the schedule's last_epoch and _step_count, missing");
+    if (last->second != p.epoch || count->second != p.epoch + 1) {
+      bad_state(path, fmt::format("holds a schedule at last_epoch {} (_step_count {}) but a "
+                                  "progress of {}; expected last_epoch {} (_step_count {})",
+                                  last->second, count->second, describe(p), p.epoch, p.epoch + 1));
+    }
+  }
+  if (p.step >= steps_per_epoch) {
+    bad_state(path, fmt::format("holds a progress of {}, but an epoch of this run has {} steps",
+                                describe(p), steps_per_epoch));
+  }
+  if (p.step == 0 ? p.loss_sum != 0 : !(p.loss_sum >= 0)) {
+    bad_state(path,
+              fmt::format("holds a loss sum of {} at {}; expected {}", p.loss_sum, describe(p),
+                          p.step == 0 ? "0 at an epoch's end" : "a sum of cross-entropies, >= 0"));
+  }
+  const auto saved = state.config.find("--epochs");
+  int64_t epochs = -1;
+  try {
+    if (saved != state.config.end()) epochs = std::stoll(saved->second);
+  } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range
+  }
+  if (epochs < 1) {
+    bad_state(path, fmt::format("expected the run's --epochs (a whole number >= 1) among its saved "
+                                "flags, got {}",
+                                saved == state.config.end() ? "none" : "'" + saved->second + "'"));
+  }
+  if (p.step == 0 ? p.epoch > epochs : p.epoch >= epochs) {
+    bad_state(path, fmt::format("holds a progress of {}, beyond the run's --epochs {}", describe(p),
+                                epochs));
+  }
+}
+
 std::vector<std::string> parameter_names(const mg::optim::Optimizer& optimizer,
                                          mg::nn::Module& net) {
   const mg::nn::NamedTensors<float> named = net.named_parameters();

@@ -91,6 +91,15 @@ TrainingState read_training_state(const std::filesystem::path& model_file,
                                   const CheckpointInfo& info,
                                   const std::vector<std::string>& names);
 
+// Checks that the counters `state` holds agree with each other and with the run whose flags it
+// saved: the data loader and the schedule have started and finished the epochs the progress
+// says, a checkpoint in the middle of an epoch is short of its `steps_per_epoch` steps and has
+// a loss sum of them, and the progress is within the saved --epochs. A file edited or damaged
+// so that they disagree would resume a different run from the one it claims to be. Throws
+// std::runtime_error naming the training state beside `model_file` and the counters.
+void check_counters(const TrainingState& state, int64_t steps_per_epoch,
+                    const std::filesystem::path& model_file);
+
 // The name in `net` of each of the optimizer's parameters, in PyTorch's numbering (group by
 // group, in order). std::invalid_argument if one is not a parameter of net.
 std::vector<std::string> parameter_names(const mg::optim::Optimizer& optimizer,

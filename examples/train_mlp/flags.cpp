@@ -109,125 +109,50 @@ void check_out_folder(const Config& c) {
 const std::vector<std::string> kActivations = {"relu", "tanh", "gelu"};
 const std::vector<std::string> kOptimizers = {"sgd", "adamw"};
 
-}  // namespace
-
-double default_noise(const std::string& dataset) {
-  if (dataset == "moons") return 0.1;
-  if (dataset == "blobs") return 0.5;
-  if (dataset == "circles") return 0.05;
-  return 0.04;  // spirals: the arms are 1/(3 classes) apart along a ray
-}
-
-int64_t training_points(int64_t samples, int64_t classes, double test_fraction) {
-  int64_t train = 0;
-  for (int64_t c = 0; c < classes; ++c) {
-    const int64_t n_c = samples / classes + (c < samples % classes ? 1 : 0);
-    train += n_c - std::llround(test_fraction * static_cast<double>(n_c));
+// The command line's parser, writing into `c`: every flag once, with its help text, default and
+// check, and the checks between flags. A checkpoint's saved flags go through it too
+// (apply_run_config), so that they pass exactly the checks the command line does.
+class Parser {
+ public:
+  explicit Parser(Config& c);
+  // Parses `args` (argv without the program's name), then checks the flags against each other;
+  // CLI::ParseError says what was wrong. `typed`: a command line as the user typed it (a
+  // checkpoint records every flag that defines a run, --momentum with --optimizer adamw too).
+  void parse(std::vector<std::string> args, bool typed) {
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(args);
+    for (const CLI::Option* option : app.get_options())
+      if (option->count() > 0) c.given.insert(option->get_name());
+    check(typed);
   }
-  return train;
-}
 
-double Config::noise_or_default() const {
-  return noise ? *noise : default_noise(dataset);
-}
-
-std::map<std::string, std::string> run_config(const Config& c) {
-  return {{"--dataset", c.dataset},
-          {"--samples", std::to_string(c.samples)},
-          {"--noise", fmt::format("{}", c.noise_or_default())},
-          {"--classes", std::to_string(c.classes)},
-          {"--hidden", fmt::format("{}", fmt::join(c.hidden, ","))},
-          {"--no-bn", c.batchnorm ? "false" : "true"},
-          {"--activation", c.activation},
-          {"--dropout", fmt::format("{}", c.dropout)},
-          {"--sync-bn", c.sync_bn ? "true" : "false"},
-          {"--batch-size", std::to_string(c.batch_size)},
-          {"--optimizer", c.optimizer},
-          {"--lr", fmt::format("{}", c.lr)},
-          {"--momentum", fmt::format("{}", c.momentum)},
-          {"--weight-decay", fmt::format("{}", c.weight_decay)},
-          {"--schedule", c.schedule},
-          {"--seed", std::to_string(c.seed)},
-          {"--epochs", std::to_string(c.epochs)}};
-}
-
-bool changeable_on_resume(const std::string& flag) {
-  for (std::string_view rest = kChangeableOnResume; !rest.empty();) {
-    const std::size_t comma = std::min(rest.find(", "), rest.size());
-    if (rest.substr(0, comma) == flag) return true;
-    rest.remove_prefix(std::min(comma + 2, rest.size()));
-  }
-  return false;
-}
-
-void apply_run_config(Config& c, const std::map<std::string, std::string>& config) {
-  auto value = [&](const std::string& flag) -> const std::string& {
-    auto it = config.find(flag);
-    if (it == config.end())
-      throw std::runtime_error(fmt::format("the checkpoint's configuration has no {}", flag));
-    return it->second;
-  };
-  // A flag added after the first checkpoints were written: their runs had the old behaviour.
-  auto value_or = [&](const std::string& flag, const std::string& before_the_flag) {
-    auto it = config.find(flag);
-    return it == config.end() ? before_the_flag : it->second;
-  };
-  try {
-    c.dataset = value("--dataset");
-    c.samples = std::stoll(value("--samples"));
-    c.noise = std::stod(value("--noise"));
-    c.classes = std::stoll(value("--classes"));
-    c.hidden = split_widths(value("--hidden"));
-    c.batchnorm = value("--no-bn") != "true";
-    c.activation = value_or("--activation", "relu");
-    c.dropout = std::stod(value_or("--dropout", "0"));
-    c.sync_bn = value_or("--sync-bn", "false") == "true";
-    c.batch_size = std::stoll(value("--batch-size"));
-    c.optimizer = value_or("--optimizer", "sgd");
-    c.lr = std::stod(value("--lr"));
-    c.momentum = std::stod(value("--momentum"));
-    c.weight_decay = std::stod(value("--weight-decay"));
-    c.schedule = value("--schedule");
-    c.seed = std::stoull(value("--seed"));
-    c.epochs = std::stoll(value("--epochs"));
-  } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range
-    throw std::runtime_error("the checkpoint's configuration holds a value that is not a number");
-  }
-  auto check = [](const char* flag, const std::string& got, const std::vector<std::string>& ok) {
-    if (std::find(ok.begin(), ok.end(), got) == ok.end()) {
-      throw std::runtime_error(
-          fmt::format("the checkpoint's configuration has {} {}, expected one of {}", flag, got,
-                      fmt::join(ok, ", ")));
-    }
-  };
-  check("--activation", c.activation, kActivations);
-  check("--optimizer", c.optimizer, kOptimizers);
-  if (!(c.dropout >= 0 && c.dropout < 1)) {
-    throw std::runtime_error(fmt::format(
-        "the checkpoint's configuration has --dropout {}, expected a value in [0, 1)", c.dropout));
-  }
-}
-
-ParseResult parse_flags(int argc, char** argv) {
-  ParseResult result;
-  Config& c = result.config;
-  c.command_line = join_command_line(argc, argv);
-
-  CLI::App app(
+  CLI::App app{
       "Trains a small MLP (Linear -> BatchNorm1d -> activation [-> Dropout] blocks, then Linear) "
       "with SGD or AdamW on a 2-D synthetic data set, and writes its metrics, plots, graph and "
       "checkpoint to --out.",
-      "train_mlp");
+      "train_mlp"};
+
+ private:
+  void check(bool typed);
+
+  Config& c;
+  double noise = 0;
+  std::string hidden;
+  bool no_bn_flag = false;
+  CLI::Option* noise_opt = nullptr;
+  CLI::Option* momentum = nullptr;
+};
+
+Parser::Parser(Config& config) : c(config) {
   app.get_formatter()->column_width(34);
 
-  double noise = 0;
   app.add_option("--dataset", c.dataset, "Data set")
       ->check(CLI::IsMember({"spirals", "moons", "blobs", "circles"}))
       ->capture_default_str();
   app.add_option("--samples", c.samples, "Points in the data set (train + test)")
       ->check(CLI::Range(int64_t{10}, int64_t{10'000'000}))
       ->capture_default_str();
-  CLI::Option* noise_opt =
+  noise_opt =
       app.add_option("--noise", noise,
                      "Std of the Gaussian noise on each coordinate [default: spirals 0.04, moons "
                      "0.1, blobs 0.5, circles 0.05]")
@@ -235,11 +160,10 @@ ParseResult parse_flags(int argc, char** argv) {
   app.add_option("--classes", c.classes, "Classes (spirals, blobs, circles; moons has 2)")
       ->check(CLI::Range(int64_t{2}, int64_t{64}))
       ->capture_default_str();
-  std::string hidden = fmt::format("{}", fmt::join(c.hidden, ","));
+  hidden = fmt::format("{}", fmt::join(c.hidden, ","));
   app.add_option("--hidden", hidden, "Hidden layer widths, comma-separated")
       ->check(widths_in(1, 4096))
       ->capture_default_str();
-  bool no_bn_flag = false;
   CLI::Option* no_bn =
       app.add_flag("--no-bn", no_bn_flag, "Leave out BatchNorm1d (Linear -> activation blocks)");
   app.add_option("--activation", c.activation,
@@ -274,9 +198,9 @@ ParseResult parse_flags(int argc, char** argv) {
   app.add_option("--lr", c.lr, "Learning rate")
       ->check(number_in(0, 100, "(]"))
       ->capture_default_str();
-  CLI::Option* momentum = app.add_option("--momentum", c.momentum, "SGD's momentum (sgd only)")
-                              ->check(number_in(0, 0.999))
-                              ->capture_default_str();
+  momentum = app.add_option("--momentum", c.momentum, "SGD's momentum (sgd only)")
+                 ->check(number_in(0, 0.999))
+                 ->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay,
                  "Weight decay on Linear weights, not on biases or BatchNorm's gamma and beta "
                  "(sgd: an L2 term in the gradient; adamw: decoupled, p *= 1 - lr * decay)")
@@ -334,44 +258,150 @@ ParseResult parse_flags(int argc, char** argv) {
   resume->excludes(eval_only);
   sync_bn->excludes(no_bn)->excludes(eval_only);
   compare->excludes(no_bn)->excludes(resume)->excludes(eval_only);
+}
 
+void Parser::check(bool typed) {
+  c.batchnorm = !no_bn_flag;
+  c.hidden = split_widths(hidden);  // checked by widths_in
+  if (noise_opt->count() > 0) c.noise = noise;
+  // Checks between flags, with the same "what was expected, what came" messages.
+  if (typed && c.optimizer == "adamw" && momentum->count() > 0) {
+    throw CLI::ValidationError("--momentum",
+                               "expected with --optimizer sgd only, got --optimizer adamw (AdamW's "
+                               "momentum is its betas, (0.9, 0.999))");
+  }
+  if (c.dataset == "moons" && c.classes != 2) {
+    if (app.get_option("--classes")->count() > 0)
+      throw CLI::ValidationError("--classes",
+                                 fmt::format("moons has 2 classes, got --classes {}", c.classes));
+    c.classes = 2;
+  }
+  if (!c.out.empty() && std::filesystem::exists(c.out) && !std::filesystem::is_directory(c.out)) {
+    throw CLI::ValidationError("--out", fmt::format("expected a folder, got the file {}", c.out));
+  }
+  if (c.samples < 4 * c.classes) {
+    throw CLI::ValidationError(
+        "--samples", fmt::format("expected at least 4 per class ({} for {} classes), got {}",
+                                 4 * c.classes, c.classes, c.samples));
+  }
+  const int64_t train_size = training_points(c.samples, c.classes, c.test_fraction);
+  if (c.batch_size > train_size) {
+    throw CLI::ValidationError(
+        "--batch-size",
+        fmt::format("expected at most the {} training samples, got {}", train_size, c.batch_size));
+  }
+  check_out_folder(c);
+}
+
+}  // namespace
+
+double default_noise(const std::string& dataset) {
+  if (dataset == "moons") return 0.1;
+  if (dataset == "blobs") return 0.5;
+  if (dataset == "circles") return 0.05;
+  return 0.04;  // spirals: the arms are 1/(3 classes) apart along a ray
+}
+
+int64_t training_points(int64_t samples, int64_t classes, double test_fraction) {
+  int64_t train = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const int64_t n_c = samples / classes + (c < samples % classes ? 1 : 0);
+    train += n_c - std::llround(test_fraction * static_cast<double>(n_c));
+  }
+  return train;
+}
+
+double Config::noise_or_default() const {
+  return noise ? *noise : default_noise(dataset);
+}
+
+std::map<std::string, std::string> run_config(const Config& c) {
+  return {{"--dataset", c.dataset},
+          {"--samples", std::to_string(c.samples)},
+          {"--noise", fmt::format("{}", c.noise_or_default())},
+          {"--classes", std::to_string(c.classes)},
+          {"--hidden", fmt::format("{}", fmt::join(c.hidden, ","))},
+          {"--no-bn", c.batchnorm ? "false" : "true"},
+          {"--activation", c.activation},
+          {"--dropout", fmt::format("{}", c.dropout)},
+          {"--sync-bn", c.sync_bn ? "true" : "false"},
+          {"--batch-size", std::to_string(c.batch_size)},
+          {"--optimizer", c.optimizer},
+          {"--lr", fmt::format("{}", c.lr)},
+          {"--momentum", fmt::format("{}", c.momentum)},
+          {"--weight-decay", fmt::format("{}", c.weight_decay)},
+          {"--schedule", c.schedule},
+          {"--seed", std::to_string(c.seed)},
+          {"--epochs", std::to_string(c.epochs)}};
+}
+
+bool changeable_on_resume(const std::string& flag) {
+  for (std::string_view rest = kChangeableOnResume; !rest.empty();) {
+    const std::size_t comma = std::min(rest.find(", "), rest.size());
+    if (rest.substr(0, comma) == flag) return true;
+    rest.remove_prefix(std::min(comma + 2, rest.size()));
+  }
+  return false;
+}
+
+void apply_run_config(Config& c, const std::map<std::string, std::string>& config,
+                      const std::string& source) {
+  // The flags a checkpoint must record; --activation, --dropout, --optimizer and --sync-bn came
+  // later, and a checkpoint without them had the old behaviour, which their defaults give.
+  const Config defaults;
+  std::vector<std::string> args;
+  for (const auto& [flag, value] : run_config(defaults)) {
+    auto it = config.find(flag);
+    if (it == config.end()) {
+      if (flag == "--activation" || flag == "--dropout" || flag == "--optimizer" ||
+          flag == "--sync-bn")
+        continue;
+      throw std::runtime_error(
+          fmt::format("{}: the run's flags saved there have no {}", source, flag));
+    }
+    if (flag == "--no-bn" || flag == "--sync-bn") {  // flags without a value on the command line
+      if (it->second != "true" && it->second != "false") {
+        throw std::runtime_error(
+            fmt::format("{}: the run's flags saved there have {} {}, expected true or false",
+                        source, flag, it->second));
+      }
+      if (it->second == "true") args.push_back(flag);
+      continue;
+    }
+    args.push_back(flag + "=" + it->second);  // "=": a value that starts with '-' stays a value
+  }
+  for (const auto& [flag, value] : config) {
+    if (flag != "processes" && !run_config(defaults).contains(flag)) {  // (written by the trainer)
+      throw std::runtime_error(fmt::format(
+          "{}: the run's flags saved there hold {} {}, which is not a flag that defines a run",
+          source, flag, value));
+    }
+  }
+  Config saved;
+  Parser parser(saved);
   try {
-    app.parse(argc, argv);
-    for (const CLI::Option* option : app.get_options())
-      if (option->count() > 0) c.given.insert(option->get_name());
-    c.batchnorm = !no_bn_flag;
-    c.hidden = split_widths(hidden);  // checked by widths_in
-    if (noise_opt->count() > 0) c.noise = noise;
-    // Checks between flags, with the same "what was expected, what came" messages.
-    if (c.optimizer == "adamw" && momentum->count() > 0) {
-      throw CLI::ValidationError(
-          "--momentum",
-          "expected with --optimizer sgd only, got --optimizer adamw (AdamW's "
-          "momentum is its betas, (0.9, 0.999))");
-    }
-    if (c.dataset == "moons" && c.classes != 2) {
-      if (app.get_option("--classes")->count() > 0)
-        throw CLI::ValidationError("--classes",
-                                   fmt::format("moons has 2 classes, got --classes {}", c.classes));
-      c.classes = 2;
-    }
-    if (!c.out.empty() && std::filesystem::exists(c.out) && !std::filesystem::is_directory(c.out)) {
-      throw CLI::ValidationError("--out", fmt::format("expected a folder, got the file {}", c.out));
-    }
-    if (c.samples < 4 * c.classes) {
-      throw CLI::ValidationError(
-          "--samples", fmt::format("expected at least 4 per class ({} for {} classes), got {}",
-                                   4 * c.classes, c.classes, c.samples));
-    }
-    const int64_t train_size = training_points(c.samples, c.classes, c.test_fraction);
-    if (c.batch_size > train_size) {
-      throw CLI::ValidationError("--batch-size",
-                                 fmt::format("expected at most the {} training samples, got {}",
-                                             train_size, c.batch_size));
-    }
-    check_out_folder(c);
+    parser.parse(args, /*typed=*/false);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);  // prints the help, or the error and a hint
+    throw std::runtime_error(fmt::format(
+        "{}: the run's flags saved there fail the command line's checks: {}", source, e.what()));
+  }
+  c.dataset = saved.dataset, c.samples = saved.samples, c.noise = saved.noise;
+  c.classes = saved.classes, c.hidden = saved.hidden, c.batchnorm = saved.batchnorm;
+  c.activation = saved.activation, c.dropout = saved.dropout, c.sync_bn = saved.sync_bn;
+  c.batch_size = saved.batch_size, c.optimizer = saved.optimizer, c.lr = saved.lr;
+  c.momentum = saved.momentum, c.weight_decay = saved.weight_decay, c.schedule = saved.schedule;
+  c.seed = saved.seed, c.epochs = saved.epochs;
+}
+
+ParseResult parse_flags(int argc, char** argv) {
+  ParseResult result;
+  Config& c = result.config;
+  c.command_line = join_command_line(argc, argv);
+  Parser parser(c);
+  try {
+    parser.parse(std::vector<std::string>(argv + std::min(argc, 1), argv + argc), /*typed=*/true);
+  } catch (const CLI::ParseError& e) {
+    const int code = parser.app.exit(e);  // prints the help, or the error and a hint
     result.exit_code = code == 0 ? 0 : 2;
   }
   return result;

@@ -64,7 +64,12 @@ int64_t training_points(int64_t samples, int64_t classes, double test_fraction);
 // A flag that a checkpoint does not record (it was written before the flag existed) takes the
 // value the run had then: --activation relu, --dropout 0, --optimizer sgd, no --sync-bn.
 std::map<std::string, std::string> run_config(const Config& c);
-void apply_run_config(Config& c, const std::map<std::string, std::string>& config);
+// Sets c's run flags to `config`'s, after the command line's own parser has checked them, each
+// value and the flags against each other, as if they had been typed. std::runtime_error naming
+// `source` (the file they come from) and the flag, when one is missing, unknown or would be
+// refused on the command line; c is then unchanged.
+void apply_run_config(Config& c, const std::map<std::string, std::string>& config,
+                      const std::string& source);
 inline constexpr const char* kChangeableOnResume =
     "--epochs, --out, --force, --threads, --detect-anomaly, --brief, --log-steps";
 bool changeable_on_resume(const std::string& flag);

@@ -6,12 +6,15 @@
 // Data-parallel: `mpirun -np P train_mlp [--sync-bn] ...` runs P processes, each on its shard of
 // every batch (--batch-size is per process), their gradients averaged every step; process 0
 // alone prints and writes the files (docs/distributed.md).
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -149,14 +152,26 @@ void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) 
           "exactly; evaluate it with --eval-only)",
           model_file.string()));
     }
+    // The network the model file's metadata names, checked as the same flags on the command line
+    // would be; the data flags stay the command line's.
     const CheckpointInfo info = read_checkpoint_info(model_file);
-    c.dataset = info.dataset, c.classes = info.classes;
-    c.hidden = info.hidden, c.batchnorm = info.batchnorm;
-    c.activation = info.activation, c.dropout = info.dropout;
+    RunConfig network = run_config(c);
+    network["--dataset"] = info.dataset;
+    network["--classes"] = std::to_string(info.classes);
+    network["--hidden"] = fmt::format("{}", fmt::join(info.hidden, ","));
+    network["--no-bn"] = info.batchnorm ? "false" : "true";
+    network["--activation"] = info.activation;
+    network["--dropout"] = fmt::format("{}", info.dropout);
+    Config checked = c;
+    apply_run_config(checked, network, model_file.string());
+    c.dataset = checked.dataset, c.classes = checked.classes;
+    c.hidden = checked.hidden, c.batchnorm = checked.batchnorm;
+    c.activation = checked.activation, c.dropout = checked.dropout;
     return;
   }
   Config from_checkpoint = c;
-  apply_run_config(from_checkpoint, *saved);  // flags it does not record: the old defaults
+  // Checked as the command line is; flags it does not record: the old defaults.
+  apply_run_config(from_checkpoint, *saved, training_state_path(model_file).string());
   const RunConfig given = run_config(c), trained = run_config(from_checkpoint);
   for (const auto& [flag, value] : trained) {
     if (strict && c.given.contains(flag) && !changeable_on_resume(flag) &&
@@ -182,17 +197,37 @@ void take_checkpoint_config(Config& c, const fs::path& model_file, bool strict) 
 }
 
 // Creates `dir` and writes the files that describe the run: command.txt (a resume into the same
-// folder adds its line) and test_set.csv.
-void start_folder(const Config& c, const fs::path& dir, const Split& data) {
-  if (mg::dist::rank() != 0) return;  // process 0 writes the files
+// folder adds its line) and test_set.csv. Opens --log-steps's file too, and returns it (null
+// without the flag, and on every process but 0): before the folder is made, so that a log that
+// cannot be opened stops the run with nothing created; only a log meant to go into the new
+// folder itself waits for it.
+std::unique_ptr<StepLog> start_folder(const Config& c, const fs::path& dir, const Split& data) {
+  if (mg::dist::rank() != 0) return nullptr;  // process 0 writes the files
+  std::unique_ptr<StepLog> step_log;
+  bool log_waits = false;
+  if (!c.log_steps.empty()) {
+    fs::path log_folder = fs::path(c.log_steps).parent_path();
+    if (log_folder.empty()) log_folder = ".";
+    std::error_code error;
+    log_waits = !fs::exists(dir) &&
+                fs::weakly_canonical(log_folder, error) == fs::weakly_canonical(dir, error);
+    if (!log_waits) step_log = std::make_unique<StepLog>(c.log_steps);
+  }
   fs::create_directories(dir);
   std::string commands;
   if (!c.resume.empty() && fs::exists(dir / "command.txt")) {
     std::ifstream in(dir / "command.txt");
+    // Rewritten below with this run's line added: a file left unread would lose the earlier lines.
+    if (!in) {
+      throw std::runtime_error(
+          fmt::format("cannot read {}: {}", (dir / "command.txt").string(), std::strerror(errno)));
+    }
     commands.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   write_text(dir / "command.txt", commands + c.command_line + "\n");
   write_test_set_csv(dir / "test_set.csv", data.test);
+  if (log_waits) step_log = std::make_unique<StepLog>(c.log_steps);
+  return step_log;
 }
 
 int exit_code(const RunResult& r) {
@@ -227,7 +262,7 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
                                   c.epochs, c.resume, p.epoch));
     }
   }
-  start_folder(c, dir, data);
+  const std::unique_ptr<StepLog> step_log = start_folder(c, dir, data);
   if (!c.resume.empty()) {
     const Progress& p = trainer.progress();
     console.line(fmt::format(
@@ -243,7 +278,8 @@ int run_single(const Config& c, const Split& data, const fs::path& dir, Console&
   print_columns(c, console);
   console.table_header();
   install_stop_handlers();
-  const RunResult result = trainer.run(dir, console);
+  const RunResult result = trainer.run(dir, console, step_log.get());
+  if (step_log) step_log->close();
   print_end(result, console);
   if (result.values_differing != 0) {
     throw std::runtime_error(fmt::format(
@@ -260,7 +296,7 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
       "Comparing the same MLP with and without BatchNorm: the same data, the same initial "
       "Linear\nweights (both drawn from --seed) and the same batches; only the BatchNorm1d "
       "layers differ.");
-  start_folder(c, dir, data);
+  const std::unique_ptr<StepLog> step_log = start_folder(c, dir, data);
   print_setup(c, data, console);
   print_columns(c, console);
   install_stop_handlers();
@@ -277,10 +313,11 @@ int run_compare(const Config& c, const Split& data, const fs::path& dir, Console
     const fs::path sub = dir / (batchnorm ? "with-bn" : "without-bn");
     if (mg::dist::rank() == 0) fs::create_directories(sub);
     Trainer trainer(run, data, net, spec);
-    results.push_back(trainer.run(sub, console));
+    results.push_back(trainer.run(sub, console, step_log.get()));
     if (results.back().stopped) console.line(results.back().stop_message);
     if (results.back().signal != 0) return exit_code(results.back());
   }
+  if (step_log) step_log->close();
   if (mg::dist::rank() == 0)
     write_compare_svg(dir / "compare.svg", results[0].history, results[1].history,
                       fmt::format("{}-class {}: with and without BatchNorm", c.classes, c.dataset));

@@ -1,7 +1,12 @@
 #include "run_files.hpp"
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -9,19 +14,37 @@
 
 namespace train_mlp {
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  // Beside the file, then renamed over it: a reader (or a crash) sees the old file or the new.
-  std::filesystem::path partial = path;
-  partial += ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+StepLog::StepLog(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw std::runtime_error(
+        fmt::format("--log-steps: cannot open {}: {}", path.string(), std::strerror(errno)));
   }
-  std::error_code error;
-  std::filesystem::rename(partial, path, error);
-  if (error)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), error.message()));
+}
+
+StepLog::~StepLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void StepLog::append(std::string_view line) {
+  // One write(2) per line, unbuffered: nothing waits in a buffer whose failure would come later.
+  while (!line.empty()) {
+    const ssize_t done = ::write(fd_, line.data(), line.size());
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) {
+      throw std::runtime_error(
+          fmt::format("--log-steps: cannot write {}: {}", path_.string(), std::strerror(errno)));
+    }
+    line.remove_prefix(static_cast<std::size_t>(done));
+  }
+}
+
+void StepLog::close() {
+  const int fd = std::exchange(fd_, -1);
+  if (fd >= 0 && ::close(fd) != 0) {
+    throw std::runtime_error(
+        fmt::format("--log-steps: cannot write {}: {}", path_.string(), std::strerror(errno)));
+  }
 }
 
 void write_test_set_csv(const std::filesystem::path& path, const mg::data::Dataset& test) {

@@ -18,6 +18,12 @@
 #   diverge      a learning rate far too high (100) stops training at a NaN/Inf loss with a message
 #                naming the epoch and step, and keeps the last good checkpoint usable; with
 #                --detect-anomaly the message names the op that first produced a NaN/Inf
+#   write_errors a file that cannot be written (a full disk: /dev/full) stops the run naming it and
+#                the OS's reason, and the file written before stays whole; --log-steps the same,
+#                and a log that cannot be opened stops the run before any folder is made
+#   bad_checkpoint a training state whose saved flags the command line would refuse, or whose
+#                counters disagree, is refused naming the file and the value, before anything is
+#                made (edited with edit_safetensors.pl)
 cmake_minimum_required(VERSION 3.22)
 
 function(run_train_mlp out_code out_stdout out_stderr)
@@ -412,6 +418,94 @@ elseif(CASE STREQUAL "diverge")
   expect("--detect-anomaly: expected exit code 1, got ${code}\n${stdout}\n${stderr}" code EQUAL 1)
   string(REGEX MATCH "Training stopped at epoch [0-9]+, step [0-9]+/[0-9]+: anomaly detection found a NaN/Inf: .*'[a-z_]+' produced" found "${stdout}")
   expect("--detect-anomaly: expected the op named, got:\n${stdout}" found)
+elseif(CASE STREQUAL "write_errors")
+  set(flags --samples 200 --hidden 8 --seed 2 --threads 1 --brief)
+  set(run "${WORK_DIR}/run")
+  run_train_mlp(code stdout stderr ${flags} --epochs 1 --out "${run}")
+  expect("first epoch: exit code ${code}\n${stderr}" code EQUAL 0)
+  file(READ "${run}/metrics.csv" before)
+  # Each file is written beside itself first: pointed at /dev/full, that write meets a full disk.
+  foreach(file metrics.csv graph.dot loss.svg)
+    file(CREATE_LINK /dev/full "${run}/${file}.partial" SYMBOLIC)
+    run_train_mlp(code stdout stderr --resume "${run}/model.safetensors" --epochs 2 --brief)
+    expect("${file} on a full disk: expected exit code 1, got ${code}\n${stdout}${stderr}"
+           code EQUAL 1)
+    string(FIND "${stderr}" "cannot write ${run}/${file}: No space left on device" at)
+    expect("${file} on a full disk: expected the file and the reason named, got\n${stderr}"
+           at GREATER -1)
+    if(EXISTS "${run}/${file}.partial")
+      message(FATAL_ERROR "${file} on a full disk: its partial file was left behind")
+    endif()
+    if(file STREQUAL "metrics.csv")
+      file(READ "${run}/metrics.csv" after)
+      expect("metrics.csv on a full disk: the old file changed:\n${after}" after STREQUAL before)
+    endif()
+    # Undo the epoch the failed run may have saved: the next file starts from epoch 1 again.
+    file(REMOVE_RECURSE "${run}")
+    run_train_mlp(code stdout stderr ${flags} --epochs 1 --out "${run}")
+  endforeach()
+
+  # --log-steps: a write that fails stops the run; a path that cannot be opened stops it before
+  # any folder is made, with the OS's reason; a log inside the new --out folder is fine.
+  run_train_mlp(code stdout stderr ${flags} --epochs 1 --log-steps /dev/full
+                --out "${WORK_DIR}/full_log")
+  expect("--log-steps /dev/full: expected exit code 1, got ${code}\n${stdout}${stderr}"
+         code EQUAL 1)
+  string(FIND "${stderr}" "--log-steps: cannot write /dev/full: No space left on device" at)
+  expect("--log-steps /dev/full: expected the reason, got\n${stderr}" at GREATER -1)
+  expect_refused("--log-steps naming a folder" 1
+                 "--log-steps: cannot open ${WORK_DIR}: Is a directory" "${WORK_DIR}/no_folder"
+                 ${flags} --epochs 1 --log-steps "${WORK_DIR}")
+  expect_refused("--log-steps in a missing folder" 1
+                 "--log-steps: cannot open ${WORK_DIR}/missing/steps: No such file or directory"
+                 "${WORK_DIR}/no_folder" ${flags} --epochs 1 --log-steps "${WORK_DIR}/missing/steps")
+  run_train_mlp(code stdout stderr ${flags} --epochs 1 --log-steps "${WORK_DIR}/inside/steps"
+                --out "${WORK_DIR}/inside")
+  expect("--log-steps inside --out: exit code ${code}\n${stderr}" code EQUAL 0)
+  file(STRINGS "${WORK_DIR}/inside/steps" steps)
+  list(LENGTH steps n)
+  expect("--log-steps inside --out: expected 5 steps logged, got ${n}" n EQUAL 5)
+
+elseif(CASE STREQUAL "bad_checkpoint")
+  set(edit perl "${SOURCE_DIR}/edit_safetensors.pl")
+  run_train_mlp(code stdout stderr --samples 1000 --hidden 8 --epochs 4 --seed 2 --threads 1
+                --brief --out "${WORK_DIR}/run")
+  expect("4 epochs: exit code ${code}\n${stderr}" code EQUAL 0)
+  set(state "${WORK_DIR}/edited/training_state.safetensors")
+  set(fails "${state}: the run's flags saved there fail the command line's checks: ")
+  # refused_edit(name value expected): the run with `name` set to `value` in its training state
+  # is refused with `expected`, and nothing is made. (A function rather than a list of cases:
+  # the messages hold semicolons, which CMake's lists would split.)
+  function(refused_edit name value expected)
+    file(REMOVE_RECURSE "${WORK_DIR}/edited")
+    file(COPY "${WORK_DIR}/run/" DESTINATION "${WORK_DIR}/edited")
+    execute_process(COMMAND ${edit} "${state}" "${name}" "${value}" RESULT_VARIABLE edited)
+    expect("edit_safetensors.pl ${name} ${value} failed" edited EQUAL 0)
+    expect_refused("${name} = ${value}" 1 "${expected}" "${WORK_DIR}/resumed"
+                   --resume "${WORK_DIR}/edited/model.safetensors" --epochs 6)
+  endfunction()
+  refused_edit(config.--samples 99999999999
+               "${fails}--samples: Value 99999999999 not in range 10 to 10000000")
+  refused_edit(config.--dataset nosuch
+               "${fails}--dataset: nosuch not in {spirals,moons,blobs,circles}")
+  refused_edit(config.--epochs abc "${fails}--epochs: Value abc not in range 1 to 100000")
+  refused_edit(config.--batch-size 1 "${fails}--batch-size: Value 1 not in range 2 to 1000000")
+  refused_edit(config.--seed -1 "${fails}--seed: Value -1 is not a non-negative integer")
+  refused_edit(config.--momentum 5 "${fails}--momentum: Value 5 not in [0, 0.999]")
+  refused_edit(loader.epoch 2
+               "${state}: holds the data loader's epoch 2 but a progress of the end of epoch 4; expected loader.epoch 4")
+  refused_edit(schedule.last_epoch 2
+               "${state}: holds a schedule at last_epoch 2 (_step_count 5) but a progress of the end of epoch 4; expected last_epoch 4 (_step_count 5)")
+  # In the middle of an epoch (both files agree on the step), the step must be one of the epoch's.
+  file(REMOVE_RECURSE "${WORK_DIR}/edited")
+  file(COPY "${WORK_DIR}/run/" DESTINATION "${WORK_DIR}/edited")
+  execute_process(COMMAND ${edit} "${state}" progress.step 1000000000)
+  execute_process(COMMAND ${edit} "${state}" progress.loss_sum 1.5)
+  execute_process(COMMAND ${edit} "${WORK_DIR}/edited/model.safetensors" train_mlp.step 1000000000)
+  expect_refused("progress.step = 1000000000" 1
+                 "${state}: holds a progress of step 1000000000 of epoch 5, but an epoch of this run has 24 steps"
+                 "${WORK_DIR}/resumed" --resume "${WORK_DIR}/edited/model.safetensors" --epochs 6)
+
 else()
   message(FATAL_ERROR "unknown CASE '${CASE}'")
 endif()

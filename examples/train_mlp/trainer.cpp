@@ -7,7 +7,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -194,6 +193,7 @@ void Trainer::restore(const std::filesystem::path& model_file) {
         model_file.string(), state.progress.epoch + 1, state.progress.step, processes, processes,
         mg::dist::world_size()));
   }
+  check_counters(state, loader_.num_batches(), model_file);
   if (state.schedule.reals.empty() != (schedule_ == nullptr)) {
     throw std::runtime_error(fmt::format("{}: expected {} schedule state, got {}",
                                          training_state_path(model_file).string(),
@@ -258,7 +258,7 @@ void Trainer::save(const std::filesystem::path& model_file) const {
   save_checkpoint(net_, model_file, info, state, names_);
 }
 
-RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
+RunResult Trainer::run(const std::filesystem::path& dir, Console& console, StepLog* step_log) {
   const std::filesystem::path checkpoint = dir / "model.safetensors";
   const std::string what =
       fmt::format("{} {}", c_.dataset, c_.batchnorm ? "with BatchNorm" : "without BatchNorm");
@@ -266,12 +266,6 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
   const bool writes = mg::dist::rank() == 0;  // the other processes write nothing
   mg::dist::broadcast_parameters(net_);       // every process starts from the same weights
   const int64_t steps = loader_.num_batches();
-  std::ofstream step_log;  // --log-steps
-  if (writes && !c_.log_steps.empty()) {
-    step_log.open(c_.log_steps, std::ios::app);
-    if (!step_log)
-      throw std::runtime_error(fmt::format("--log-steps: cannot open {}", c_.log_steps));
-  }
   const int64_t first_epoch = progress_.epoch + 1;
   // What to say about the weights when training stops early.
   auto last_good = [&]() {
@@ -305,7 +299,14 @@ RunResult Trainer::run(const std::filesystem::path& dir, Console& console) {
       hooks.after_backward = [&]() { mg::dist::average_gradients(net_); };
     hooks.before_backward = [&](const mg::Tensor& loss, double value, int64_t at) {
       step = at;
-      if (step_log.is_open()) step_log << fmt::format("{},{},{:.9g}\n", epoch, at, value);
+      if (step_log) {
+        try {
+          step_log->append(fmt::format("{},{},{:.9g}\n", epoch, at, value));
+        } catch (const std::runtime_error& e) {  // a log that silently ends would mislead
+          throw std::runtime_error(fmt::format("{}; training stopped at epoch {}, step {}/{}. {}",
+                                               e.what(), epoch, at, steps, last_good()));
+        }
+      }
       if (!std::isfinite(value)) {
         stop(fmt::format("the loss is {} (try a smaller --lr)", std::isnan(value) ? "NaN" : "Inf"));
         return false;

@@ -16,6 +16,7 @@
 #include "console.hpp"
 #include "flags.hpp"
 #include "metrics.hpp"
+#include "run_files.hpp"
 
 namespace train_mlp {
 
@@ -24,10 +25,6 @@ struct Split {
 };
 // The data set named by the flags, split into train and test (both from --seed).
 Split make_split(const Config& c);
-
-// The flags that define a run (RunConfig), from a config; apply_run_config is the inverse.
-RunConfig run_config(const Config& c);
-void apply_run_config(Config& c, const RunConfig& config);
 
 // SIGINT and SIGTERM ask the run to stop after the current step (a second one ends the process
 // at once). Returns the signal that asked, or 0.
@@ -63,8 +60,10 @@ class Trainer {
 
   // Trains up to c.epochs and writes into `dir` (which must exist): model.safetensors and
   // training_state.safetensors, metrics.csv and timing.csv after every epoch, graph.dot of the
-  // first step, loss.svg and boundary.svg at the end.
-  RunResult run(const std::filesystem::path& dir, Console& console);
+  // first step, loss.svg and boundary.svg at the end; each step's loss to `step_log` if given
+  // (--log-steps, opened by the caller before the folder is made). A file that cannot be
+  // written is a std::runtime_error naming it.
+  RunResult run(const std::filesystem::path& dir, Console& console, StepLog* step_log = nullptr);
 
  private:
   TrainingState capture() const;
