@@ -131,9 +131,10 @@ BasicTensor<T> pow(const BasicTensor<T>& x, double exponent) {
 template <typename T>
 BasicTensor<T> relu(const BasicTensor<T>& x) {
   require_defined("relu", x);
-  // y = max(x, 0), and NaN stays NaN (as in PyTorch): `x <= 0` is false for NaN, where `x > 0 ?
-  // x : 0` would turn it into 0 and hide a diverged input from everything downstream.
-  BasicTensor<T> y = forward_unary(x, [](T x) { return x <= 0 ? T(0) : x; });
+  // y = max(x, 0), and NaN stays NaN (as in PyTorch): `x < 0` is false for NaN, where `x > 0 ?
+  // x : 0` would turn it into 0 and hide a diverged input from everything downstream. -0 stays
+  // -0, as PyTorch's relu(-0.0) does.
+  BasicTensor<T> y = forward_unary(x, [](T x) { return x < 0 ? T(0) : x; });
   // dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch); y <= 0 exactly where x <= 0, and
   // a NaN passes dy on, as PyTorch's threshold_backward does
   y.set_grad_fn("relu", {x}, backward_from_output(y, [](T dy, T y) { return y <= 0 ? T(0) : dy; }));

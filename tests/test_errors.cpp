@@ -162,6 +162,9 @@ TEST_CASE("errors: every bad input gets its exact message and changes nothing", 
      "one"},
     {[](World& w) { w.model.at<Linear>(0).forward(Tensor{}); },
      "Linear: expected a defined tensor as input, got an undefined (default-constructed) one"},
+    {[](World&) { Tensor{}.backward(); },
+     "backward: expected a defined tensor as the tensor to differentiate, got an undefined "
+     "(default-constructed) one"},
     // ---- matmul, transpose, reshape ----
     {[](World& w) { mg::matmul(w.x, zeros({4, 2})); },
      "matmul: expected (N, K) x (K, M) matrices, got (4, 3) x (4, 2)"},

@@ -6,6 +6,7 @@
 
 #include "check_gradient.hpp"
 #include "fixture_json.hpp"
+#include "core/ops.hpp"
 #include "layers/relu.hpp"
 
 using mg::Shape;
@@ -54,4 +55,19 @@ TEST_CASE("ReLU keeps NaN as NaN and passes its gradient on, as PyTorch", "[relu
   CHECK(y.at(3) == 2.f);
   y.backward(Tensor::full(Shape{4}, 0.75f));
   CHECK(x.grad().to_vector() == std::vector<float>{0.75f, 0.f, 0.f, 0.75f});
+}
+
+TEST_CASE("ReLU keeps the sign of a zero and passes NaN on, as PyTorch does", "[relu]") {
+  // PyTorch 1.13: relu(-0.0) is -0.0 (signbit set), relu(nan) is nan, and the gradient at
+  // either zero is +0.
+  const mg::Tensor x = mg::Tensor::from_vector({-0.0f, 0.0f, NAN, -1.0f}, mg::Shape{4}, true);
+  const mg::Tensor y = mg::relu(x);
+  CHECK(std::signbit(y.at(0)));
+  CHECK_FALSE(std::signbit(y.at(1)));
+  CHECK(std::isnan(y.at(2)));
+  CHECK(y.at(3) == 0.0f);
+  CHECK_FALSE(std::signbit(y.at(3)));
+  y.backward(mg::Tensor::full(mg::Shape{4}, -1.0f));
+  CHECK(x.grad().at(0) == 0.0f);
+  CHECK_FALSE(std::signbit(x.grad().at(0)));
 }
