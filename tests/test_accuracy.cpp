@@ -3,7 +3,8 @@
 // losses, Linear's bias gradient, the gradient of a broadcast operand, LayerNorm, BatchNorm1d's
 // running mean. Each must be within one float32 ulp of the sum taken in double. A float32
 // running total misses by far more: mean(full((10^7, 1), 0.1)) was 0.1088. (PyTorch's cascade
-// sum gives 0.09999994, 8 ulps off; minigrad's double cascade is within 1.)
+// sum gives 0.09999994, 8 ulps off; minigrad's double cascade is within 1.) In float64 the
+// same sums must be within a few float64 ulps.
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -165,4 +166,48 @@ TEST_CASE("accuracy: gradients summed over 10^7 rows", "[accuracy]") {
     const std::vector<double> want(1'000, tenth * 10'000);
     CHECK(worst_ulps(norm.bias.grad(), want, 1.0) <= 1.0);
   }
+}
+
+// float64: the sums above stay within 8 float64 ulps of the exact sum (a pairwise sum of 10^7
+// terms of 0.1 is 6 off; its bound grows with log2 of the count). n terms of 0.1 add up to
+// exactly n * 0.1 (the float64 value of 0.1, times n), and the one rounding of that product is
+// the exact sum correctly rounded.
+namespace {
+
+double ulps64(double got, double want) {
+  return std::fabs(got - want) / (std::nextafter(want, 2 * want) - want);
+}
+
+}  // namespace
+
+TEST_CASE("accuracy: float64 gradients of broadcast operands are summed pairwise", "[accuracy]") {
+  // One stretched dim (b: (1) over 10^7; (C) down 5 * 10^6 rows; (N, 1) along rows of 5 * 10^6)
+  // and two ((1, C, 1) over (A, C, B)). A running total in double was 10^6 ulps off on the first.
+  struct Case {
+    Shape x, b;
+  };
+  for (const Case& c : {Case{{kBig}, {1}}, Case{{kBig / 2, 2}, {2}}, Case{{2, kBig / 2}, {2, 1}},
+                        Case{{2'000, 2, 2'500}, {1, 2, 1}}}) {
+    INFO(c.x.str() << " + " << c.b.str());
+    const mg::TensorD x = mg::TensorD::full(c.x, 0.1);
+    const mg::TensorD b = mg::TensorD::zeros(c.b, /*requires_grad=*/true);
+    mg::add(x, b).backward(mg::TensorD::full(c.x, 0.1));
+    const double want = static_cast<double>(x.numel() / b.numel()) * 0.1;
+    for (int64_t i = 0; i < b.numel(); ++i) CHECK(ulps64(b.grad().data()[i], want) <= 8.0);
+  }
+}
+
+TEST_CASE("accuracy: float64 sums down strided columns and Linear's bias gradient", "[accuracy]") {
+  // sum over dim 0 of (5 * 10^6, 2) was 750 ulps off, the block totals added one after another.
+  const mg::TensorD x = mg::TensorD::full({kBig / 2, 2}, 0.1);
+  const double want = static_cast<double>(kBig / 2) * 0.1;
+  const mg::TensorD sums = mg::sum(x, 0);
+  CHECK(ulps64(sums.data()[0], want) <= 8.0);
+  CHECK(ulps64(sums.data()[1], want) <= 8.0);
+  CHECK(ulps64(mg::mean(x, 0).data()[0], 0.1) <= 8.0);
+  // Linear's bias gradient sums dy down its N rows the same way.
+  mg::nn::BasicLinear<double> linear(1, 2);
+  linear(mg::TensorD::full({kBig / 2, 1}, 1.0)).backward(x);
+  CHECK(ulps64(linear.bias.grad().data()[0], want) <= 8.0);
+  CHECK(ulps64(linear.bias.grad().data()[1], want) <= 8.0);
 }
