@@ -3,11 +3,15 @@
 // losses, Linear's bias gradient, the gradient of a broadcast operand, LayerNorm, BatchNorm1d's
 // running mean. Each must be within one float32 ulp of the sum taken in double. A float32
 // running total misses by far more: mean(full((10^7, 1), 0.1)) was 0.1088. (PyTorch's cascade
-// sum gives 0.09999994, 8 ulps off; minigrad's double cascade is within 1.)
+// sum gives 0.09999994, 8 ulps off; minigrad's double cascade is within 1.) In float64 the
+// same sums must be within a few float64 ulps, and a thin matrix product with a long inner
+// dimension within a few float32 ulps of its product in double.
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -164,5 +168,97 @@ TEST_CASE("accuracy: gradients summed over 10^7 rows", "[accuracy]") {
     norm(ramp({10'000, 1'000})).backward(dy_rows);
     const std::vector<double> want(1'000, tenth * 10'000);
     CHECK(worst_ulps(norm.bias.grad(), want, 1.0) <= 1.0);
+  }
+}
+
+// float64: the sums above stay within 8 float64 ulps of the exact sum (a pairwise sum of 10^7
+// terms of 0.1 is 6 off; its bound grows with log2 of the count). n terms of 0.1 add up to
+// exactly n * 0.1 (the float64 value of 0.1, times n), and the one rounding of that product is
+// the exact sum correctly rounded.
+namespace {
+
+double ulps64(double got, double want) {
+  return std::fabs(got - want) / (std::nextafter(want, 2 * want) - want);
+}
+
+}  // namespace
+
+TEST_CASE("accuracy: float64 gradients of broadcast operands are summed pairwise", "[accuracy]") {
+  // One stretched dim (b: (1) over 10^7; (C) down 5 * 10^6 rows; (N, 1) along rows of 5 * 10^6)
+  // and two ((1, C, 1) over (A, C, B)). A running total in double was 10^6 ulps off on the first.
+  struct Case {
+    Shape x, b;
+  };
+  for (const Case& c : {Case{{kBig}, {1}}, Case{{kBig / 2, 2}, {2}}, Case{{2, kBig / 2}, {2, 1}},
+                        Case{{2'000, 2, 2'500}, {1, 2, 1}}}) {
+    INFO(c.x.str() << " + " << c.b.str());
+    const mg::TensorD x = mg::TensorD::full(c.x, 0.1);
+    const mg::TensorD b = mg::TensorD::zeros(c.b, /*requires_grad=*/true);
+    mg::add(x, b).backward(mg::TensorD::full(c.x, 0.1));
+    const double want = static_cast<double>(x.numel() / b.numel()) * 0.1;
+    for (int64_t i = 0; i < b.numel(); ++i) CHECK(ulps64(b.grad().data()[i], want) <= 8.0);
+  }
+}
+
+TEST_CASE("accuracy: float64 sums down strided columns and Linear's bias gradient", "[accuracy]") {
+  // sum over dim 0 of (5 * 10^6, 2) was 750 ulps off, the block totals added one after another.
+  const mg::TensorD x = mg::TensorD::full({kBig / 2, 2}, 0.1);
+  const double want = static_cast<double>(kBig / 2) * 0.1;
+  const mg::TensorD sums = mg::sum(x, 0);
+  CHECK(ulps64(sums.data()[0], want) <= 8.0);
+  CHECK(ulps64(sums.data()[1], want) <= 8.0);
+  CHECK(ulps64(mg::mean(x, 0).data()[0], 0.1) <= 8.0);
+  // Linear's bias gradient sums dy down its N rows the same way.
+  mg::nn::BasicLinear<double> linear(1, 2);
+  linear(mg::TensorD::full({kBig / 2, 1}, 1.0)).backward(x);
+  CHECK(ulps64(linear.bias.grad().data()[0], want) <= 8.0);
+  CHECK(ulps64(linear.bias.grad().data()[1], want) <= 8.0);
+}
+
+TEST_CASE("accuracy: thin products with a long inner dimension", "[accuracy]") {
+  // One output (a dot product), one output row, one output column, and a 2 x 2 output: each
+  // within a few float32 ulps of the product taken in double. Before, Eigen summed the long
+  // dimension in float: (1, 10^5) x (10^5, 1) of 1.001 was 5.2e-4 off, x . x over 10^7 values
+  // around 10^4 14%.
+  const auto rel = [](const Tensor& got, double want) {
+    double worst = 0;
+    for (const float v : std::span(got.data(), got.numel()))
+      worst = std::max(worst, std::fabs(v - want) / want);
+    return worst;
+  };
+  const double eps = std::numeric_limits<float>::epsilon();
+  {
+    const int64_t K = 100'000;
+    const Tensor a = Tensor::full({1, K}, 1.001f), ones = Tensor::full({K, 1}, 1.f);
+    const double want = static_cast<double>(1.001f) * K;
+    CHECK(rel(mg::matmul(a, ones), want) <= 2 * eps);
+    // Linear(1, 1)'s weight gradient is the same product: dW = dy^T x.
+    mg::nn::Linear linear(1, 1, {.bias = false});
+    linear(mg::reshape(a, {K, 1})).backward(ones);
+    CHECK(rel(linear.weight.grad(), want) <= 2 * eps);
+  }
+  {  // x . x, 10^7 values around 10^4: the exact products summed in double as the reference
+    Tensor x = ramp({1, kBig});
+    for (float& v : std::span(x.data(), x.numel())) v *= 1e5f;
+    double want = 0;
+    for (const float v : std::span(std::as_const(x).data(), x.numel()))
+      want += static_cast<double>(v) * v;
+    CHECK(rel(mg::matmul(x, mg::reshape(x, {kBig, 1})), want) <= 2 * eps);
+  }
+  {  // one output row, one output column (Eigen's matrix-vector products): K = 10^6
+    const int64_t K = 1'000'000;
+    const double want = static_cast<double>(1.001f) * K;
+    const Tensor row = Tensor::full({1, K}, 1.001f), wide = Tensor::full({K, 8}, 1.f);
+    CHECK(rel(mg::matmul(row, wide), want) <= 8 * eps);
+    const Tensor tall = Tensor::full({8, K}, 1.001f), column = Tensor::full({K, 1}, 1.f);
+    CHECK(rel(mg::matmul(tall, column), want) <= 8 * eps);
+  }
+  {  // 2 x 2 (Eigen's GEMM, which adds its partial sums into C in float): K = 10^7
+    const Tensor a = Tensor::full({2, kBig}, 1.001f), b = Tensor::full({kBig, 2}, 1.f);
+    CHECK(rel(mg::matmul(a, b), static_cast<double>(1.001f) * kBig) <= 32 * eps);
+  }
+  {  // float64: a dot product of 10^7 terms of 0.1 x 1, which Eigen summed in one scalar chain
+    const mg::TensorD a = mg::TensorD::full({1, kBig}, 0.1), b = mg::TensorD::full({kBig, 1}, 1.0);
+    CHECK(ulps64(mg::matmul(a, b).item(), static_cast<double>(kBig) * 0.1) <= 8.0);
   }
 }
