@@ -85,8 +85,16 @@ class TempFile {
   // returns false with errno set and `step` naming the call that failed.
   bool open(const char*& step) {
     for (;;) {
+      struct stat left {};
+      if (::lstat(path_.c_str(), &left) == 0 && !S_ISREG(left.st_mode)) {
+        errno = EEXIST;  // a link, FIFO or folder at the temporary name is not ours to take
+        step = "open (something other than a regular file is there)";
+        return false;
+      }
       step = "open";
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      // O_NOFOLLOW: a link left at the temporary name must not send the bytes to the file it
+      // leads to; O_NONBLOCK: a FIFO there must not wait for a reader. Either is refused below.
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
       if (fd_ < 0) return false;
       step = "flock";
       int locked;
@@ -99,7 +107,12 @@ class TempFile {
       }, named{};
       step = "stat";
       if (::fstat(fd_, &ours) != 0) return false;
-      if (::stat(path_.c_str(), &named) == 0 && named.st_dev == ours.st_dev &&
+      if (!S_ISREG(ours.st_mode)) {
+        errno = EEXIST;  // it appeared after the check above
+        step = "open (something other than a regular file is there)";
+        return false;
+      }
+      if (::lstat(path_.c_str(), &named) == 0 && named.st_dev == ours.st_dev &&
           named.st_ino == ours.st_ino) {
         locked_ = true;
         step = "ftruncate";

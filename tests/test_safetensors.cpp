@@ -393,6 +393,18 @@ TEST_CASE("safetensors: write_file writes through a symbolic link and refuses a 
                           "': expected a regular file or a new path, got a device, FIFO or "
                           "socket");
   REQUIRE(fs::is_fifo(fifo));
+  // What an earlier save left at the temporary name is taken over only if it is a file: a link
+  // there would send the checkpoint into the file it leads to, a FIFO would block the save.
+  const fs::path precious = dir.path / "precious.txt";
+  { std::ofstream(precious) << "precious"; }
+  fs::create_symlink(precious, dir.path / "c.safetensors.tmp");
+  const std::string refused = "': open (something other than a regular file is there) '";
+  REQUIRE_THROWS_WITH(st::write_file((dir.path / "c.safetensors").string(), sample_file()),
+                      Contains(refused) && Contains("failed: File exists"));
+  CHECK(slurp(precious).size() == 8);
+  REQUIRE(::mkfifo((dir.path / "d.safetensors.tmp").c_str(), 0600) == 0);
+  REQUIRE_THROWS_WITH(st::write_file((dir.path / "d.safetensors").string(), sample_file()),
+                      Contains(refused));
   REQUIRE_THROWS_WITH(st::write_file(dir.path.string(), sample_file()),
                       Contains("expected a regular file or a new path, got a directory"));
 }
