@@ -121,6 +121,7 @@ void check_finite_output(const char* op, const BasicTensor<T>& out,
 // PyTorch: zero_grad() them before a retry.
 template <typename T>
 void run_backward(const BasicTensor<T>& root, const BasicTensor<T>& grad, bool retain_graph) {
+  require_defined("backward", root, "the tensor to differentiate");
   using Node = detail::Node<T>;
   Node& r = root.node();
   if (!r.requires_grad) {

@@ -1,8 +1,6 @@
 // Reading safetensors: parse() trusts nothing in the bytes. Every length and offset is checked
-// against the bytes actually present before it is used, so the largest allocation is bounded
-// by the input's own size (the header is capped at 100 MB, the data is copied out of the input;
-// read_file allocates for the data only once the header has been checked against the file).
-// The format is described in core/safetensors.hpp.
+// against the bytes present before it is used, and read_file checks the header against the
+// file's size before it allocates for the data. The format is described in core/safetensors.hpp.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -266,15 +264,6 @@ Layout parse_layout(std::span<const std::byte> header_bytes, uint64_t data_size)
   return layout;
 }
 
-// The kind of a file that is not a regular one, for messages.
-const char* file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 File read_file_unnamed(const std::string& path) {
   auto os_fail = [&](const char* what) {
     bad("cannot read '{}': {} failed: {}", path, what, std::strerror(errno));
@@ -288,8 +277,12 @@ File read_file_unnamed(const std::string& path) {
   } closer{fd};
   struct stat info {};
   if (::fstat(fd, &info) != 0) os_fail("fstat");
-  if (!S_ISREG(info.st_mode)) {
-    bad("cannot read '{}': expected a regular file, got {}", path, file_kind(info.st_mode));
+  if (const mode_t m = info.st_mode; !S_ISREG(m)) {
+    bad("cannot read '{}': expected a regular file, got {}", path,
+        S_ISDIR(m)    ? "a directory"
+        : S_ISFIFO(m) ? "a FIFO"
+        : S_ISSOCK(m) ? "a socket"
+                      : "a device");
   }
   const auto size = static_cast<uint64_t>(std::max<off_t>(info.st_size, 0));
   // Exactly `count` bytes at `offset`, or an error: the file may shrink while it is read.
@@ -313,16 +306,11 @@ File read_file_unnamed(const std::string& path) {
   for (std::size_t i = 0; i < layout.ranges.size(); ++i) {
     const Range& range = layout.ranges[i];
     std::vector<std::byte>& data = layout.file.tensors[i].data;
-    auto too_big = [&] {
-      bad("cannot read '{}': tensor {} needs {} bytes, more than can be allocated", path,
-          show(layout.file.tensors[i].name), range.end - range.begin);
-    };
     try {
       data.resize(range.end - range.begin);
-    } catch (const std::bad_alloc&) {  // a file larger than memory
-      too_big();
-    } catch (const std::length_error&) {
-      too_big();
+    } catch (const std::exception&) {  // bad_alloc or length_error: a file larger than memory
+      bad("cannot read '{}': tensor {} needs {} bytes, more than can be allocated", path,
+          show(layout.file.tensors[i].name), range.end - range.begin);
     }
     read_at(data.data(), data.size(), data_start + range.begin);
   }
@@ -332,9 +320,8 @@ File read_file_unnamed(const std::string& path) {
 }  // namespace
 
 File parse(std::span<const std::byte> bytes) {
-  if (bytes.size() < 8) {
+  if (bytes.size() < 8)
     bad("expected at least 8 bytes (the header length), got {} bytes", bytes.size());
-  }
   const uint64_t header_size = checked_header_size(bytes.first<8>(), bytes.size() - 8);
   const std::span<const std::byte> data = bytes.subspan(8 + header_size);  // (data section)
   Layout layout = parse_layout(bytes.subspan(8, header_size), data.size());
@@ -346,10 +333,9 @@ File parse(std::span<const std::byte> bytes) {
   return std::move(layout.file);
 }
 
-// read_file reads the length field and the header first, and checks them against the file's
-// size before it allocates anything for the data: a damaged or hostile file is refused without
-// reading it all, and each tensor is then read straight into its own buffer. Every error names
-// the path.
+// read_file reads the length field and the header first, checked against the file's size before
+// anything is allocated for the data, then each tensor straight into its buffer. Every error
+// names the path (each message of bad() starts with "safetensors: ").
 File read_file(const std::string& path) {
   try {
     return read_file_unnamed(path);
@@ -357,8 +343,7 @@ File read_file(const std::string& path) {
     const std::string_view message = e.what();
     constexpr std::string_view prefix = "safetensors: ";
     if (message.starts_with(std::string(prefix) + "cannot read '")) throw;  // names it already
-    fail<CheckpointError>("safetensors: '{}': {}", path,
-                          message.starts_with(prefix) ? message.substr(prefix.size()) : message);
+    fail<CheckpointError>("safetensors: '{}': {}", path, message.substr(prefix.size()));
   }
 }
 

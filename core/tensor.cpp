@@ -247,7 +247,6 @@ void BasicTensor<T>::retain_grad() {
 
 template <typename T>
 void BasicTensor<T>::backward(const BasicTensor& grad, bool retain_graph) const {
-  require_defined("backward", *this, "the tensor to differentiate");
   run_backward(*this, grad, retain_graph);
 }
 

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "check_gradient.hpp"
-#include "fixture_json.hpp"
 #include "core/ops.hpp"
+#include "fixture_json.hpp"
 #include "layers/relu.hpp"
 
 using mg::Shape;
